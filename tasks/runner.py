@@ -1,0 +1,152 @@
+"""The one way a stage runs, shared by the Prefect task and by `glassbox stage` (what dvc.yaml calls).
+
+It opens the stage's MLflow run, calls the plain stage function, times it, writes `result.json` and
+`metrics/<stage>.json` and logs that folder as the run's evidence. A stage never decides
+about gating; `gate_stop` does, from the result and params.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import traceback
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from tasks import tracking
+from tasks.context import StageContext
+from tasks.params import STAGES, ConfigError, Params
+from tasks.provenance import Provenance, collect
+from tasks.registry import stage_function
+from tasks.report import gate_reason
+from tasks.result import Finding, Severity, StageResult, Verdict, verdict_of
+
+
+class PipelineRun(BaseModel):
+    """One pass over the stages; persisted as `run.json` so separate `dvc repro` processes share it."""
+
+    run_id: str
+    started_at: str
+    mlflow_run_id: str | None
+    provenance: Provenance
+    stages: list[str] = []
+
+    def save(self, out: Path) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "run.json").write_text(self.model_dump_json(indent=2) + "\n")
+
+    @classmethod
+    def load(cls, out: Path) -> PipelineRun | None:
+        path = out / "run.json"
+        if not path.is_file():
+            return None
+        try:
+            return cls.model_validate(json.loads(path.read_text()))
+        except ValueError:
+            return None
+
+
+def begin_run(params: Params, out: Path) -> PipelineRun:
+    """Start a new pipeline run: a new id, a new parent MLflow run. The previous run's stage folders go."""
+    for name in STAGES:
+        shutil.rmtree(out / name, ignore_errors=True)
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    prov = collect(params)
+    mlflow_id = tracking.start_parent(params.tracking, f"glassbox-{run_id}", prov)
+    run = PipelineRun(
+        run_id=run_id,
+        started_at=datetime.now(UTC).isoformat(),
+        mlflow_run_id=mlflow_id,
+        provenance=prov.model_copy(update={"mlflow_run_id": mlflow_id}),
+    )
+    run.save(out)
+    return run
+
+
+def attach_run(params: Params, out: Path, stage: str) -> PipelineRun:
+    """For `dvc repro`: join the open pipeline run unless this stage (or a later one) already ran in it."""
+    run = PipelineRun.load(out)
+    later = set(STAGES[STAGES.index(stage) :])
+    if run is None or later & set(run.stages) or run.provenance.params_sha256 != params.sha256():
+        run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+        prov = collect(params)
+        mlflow_id = tracking.start_parent(params.tracking, f"glassbox-{run_id}", prov)
+        run = PipelineRun(
+            run_id=run_id,
+            started_at=datetime.now(UTC).isoformat(),
+            mlflow_run_id=mlflow_id,
+            provenance=prov.model_copy(update={"mlflow_run_id": mlflow_id}),
+        )
+        run.save(out)
+    return run
+
+
+def refresh_provenance(run: PipelineRun, params: Params, out: Path) -> PipelineRun:
+    """The snapshot stage writes the data: hash it again afterwards so every later artifact names it."""
+    prov = collect(params, mlflow_run_id=run.mlflow_run_id)
+    run = run.model_copy(update={"provenance": prov})
+    if run.mlflow_run_id:
+        tracking.tag_run(run.mlflow_run_id, prov.tags())
+    run.save(out)
+    return run
+
+
+def execute_stage(name: str, params: Params, out: Path, run: PipelineRun) -> StageResult:
+    """Run one stage and write its evidence. A ConfigError (user input) is re-raised after it is recorded;
+    any other exception is recorded as a crashed stage and re-raised for the orchestrator to retry or stop."""
+    stage_dir = out / name
+    shutil.rmtree(stage_dir, ignore_errors=True)
+    stage_dir.mkdir(parents=True)
+    func = stage_function(name)
+    start = time.perf_counter()
+    with tracking.stage_run(params.tracking, run.mlflow_run_id, name, run.provenance) as mlflow_id:
+        ctx = StageContext(name, params, out, run.run_id, run.provenance, mlflow_id)
+        error: BaseException | None = None
+        try:
+            output = func(ctx)
+            findings, artifacts, metrics = output.findings, output.artifacts, output.metrics
+        except ConfigError as e:
+            error = e
+            findings = [Finding(check="input_error", severity=Severity.fail, message=str(e))]
+            artifacts, metrics = [], {}
+        except Exception as e:  # recorded as evidence, then re-raised: a crash is a bug, not a verdict
+            error = e
+            (stage_dir / "traceback.txt").write_text(traceback.format_exc())
+            msg = f"stage crashed: {type(e).__name__}: {e}"
+            findings = [Finding(check="stage_error", severity=Severity.fail, message=msg)]
+            artifacts, metrics = ["traceback.txt"], {}
+        result = StageResult(
+            name=name,
+            verdict=verdict_of(findings),
+            duration_s=round(time.perf_counter() - start, 3),
+            findings=findings,
+            artifacts=sorted(set(artifacts) | {"result.json"}),
+            metrics=metrics,
+            run_id=run.run_id,
+        )
+        result.write(stage_dir / "result.json")
+        # Outside the stage folder: dvc.yaml declares both, and DVC outputs must not overlap.
+        metrics_file = out / "metrics" / f"{name}.json"
+        metrics_file.parent.mkdir(exist_ok=True)
+        metrics_file.write_text(json.dumps(result.metrics, indent=2, sort_keys=True) + "\n")
+        tracking.log_stage_evidence(mlflow_id, stage_dir, result.metrics, result.verdict.value)
+    run.stages.append(name)
+    run.save(out)
+    if error is not None:
+        raise error
+    return result
+
+
+def skipped(name: str, reason: str, run_id: str | None = None) -> StageResult:
+    return StageResult(name=name, verdict=Verdict.skipped, reason=reason, run_id=run_id)
+
+
+def gate_stop(result: StageResult, params: Params) -> str | None:
+    """The reason later stages do not run, or None. Only stages listed in `gates` stop the run."""
+    if result.verdict is Verdict.fail and result.name in params.gates:
+        return gate_reason(result)
+    return None
