@@ -1,4 +1,4 @@
-"""`glassbox run | stage | serve`: parse, load params once, call, map the outcome to an exit code.
+"""`glassbox run | stage | serve | retrained`: parse, load params once, call, map the outcome to an exit code.
 
 Exit codes: 0 no gate failed; 1 a gate failed (everything was still written); 2 a usage, config or input
 error, reported as one line on stderr.
@@ -41,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="serve the nightly and on-retrain deployments (needs PREFECT_API_URL)")
     s.add_argument("--params", default="params.yaml", type=Path)
     s.add_argument("--out", default="reports/latest", type=Path)
+    s = sub.add_parser("retrained", help="tell the Prefect server a retrain completed (starts on-retrain)")
+    s.add_argument("--params", default="params.yaml", type=Path)
+    s.add_argument("--model-uri", default=None)
+    s.add_argument("--version", default=None)
     return p
 
 
@@ -110,6 +114,15 @@ def cmd_serve(params_path: Path, out: Path) -> int:
     return 0
 
 
+def cmd_retrained(params_path: Path, model_uri: str | None, version: str | None) -> int:
+    params = load_params(params_path)
+    from deployments.schedules import emit_retrain_completed
+
+    event = emit_retrain_completed(params.tracking.registered_model, model_uri=model_uri, version=version)
+    print(f"sent {event.event} for {params.tracking.registered_model}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     for k, v in OFFLINE_ENV.items():
         os.environ.setdefault(k, v)
@@ -119,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args.params, args.out)
         if args.command == "stage":
             return cmd_stage(args.name, args.params, args.out)
+        if args.command == "retrained":
+            return cmd_retrained(args.params, args.model_uri, args.version)
         return cmd_serve(args.params, args.out)
     except ConfigError as e:
         print(f"glassbox: {e}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -113,7 +114,7 @@ class DataParams(_Strict):
     null_share: Limit = Limit(warn=0.05, fail=0.10)
     out_of_range_share: Limit = Limit(warn=0.001, fail=0.01)
     unexpected_category_share: Limit = Limit(warn=0.01, fail=0.05)
-    range_margin: Annotated[float, Field(ge=0.0)] = 0.5
+    range_margin: Annotated[float, Field(ge=0.0)] = 1.0
     max_categories: Annotated[int, Field(ge=1)] = 200
 
 
@@ -167,14 +168,22 @@ class DeploymentParams(_Strict):
     # The previous alias holder cannot be loaded or answer: nothing to roll back to.
     broken_rollback: Literal["info", "warn", "fail"] = "fail"
 
+    @field_validator("alias")
+    @classmethod
+    def _not_reserved(cls, v: str) -> str:
+        if re.fullmatch(r"v\d+", v):
+            raise ValueError(f"alias {v!r} is reserved by MLflow (v<number> names a version)")
+        return v
+
 
 class MonitoringParams(_Strict):
     """Drift by effect size (normed Wasserstein / Jensen-Shannon), so verdicts do not flip with sample size."""
 
-    drifted_share: Limit = Limit(warn=0.3, fail=0.6)
-    column_drift_score: Limit = Limit(warn=0.1, fail=0.3)
-    prediction_drift_score: Limit = Limit(warn=0.1, fail=0.2)
+    column_drift_threshold: Annotated[float, Field(gt=0.0)] = 0.1  # a column at or above this has drifted
+    drifted_share: Limit = Limit(warn=0.3, fail=0.6)  # share of measured features that drifted
+    prediction_drift_score: Limit = Limit(warn=0.1, fail=0.2)  # normed Wasserstein of the served scores
     reference_rows: Annotated[int, Field(ge=100)] = 20_000
+    seed: int = 0  # for the reference sample, so a rerun measures the same thing
 
 
 class SchedulesParams(_Strict):
