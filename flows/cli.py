@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ OFFLINE_ENV = {
     "DO_NOT_TRACK": "1",
     "DVC_NO_ANALYTICS": "1",
     "GIT_PYTHON_REFRESH": "quiet",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
 }
 
 
@@ -126,6 +128,8 @@ def cmd_retrained(params_path: Path, model_uri: str | None, version: str | None)
 def main(argv: list[str] | None = None) -> int:
     for k, v in OFFLINE_ENV.items():
         os.environ.setdefault(k, v)
+    # MLflow's INFO lines (table migrations, "active model is set") drown the stage verdicts a user watches.
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":

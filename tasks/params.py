@@ -107,7 +107,7 @@ class SnapshotParams(_Strict):
 
 
 class DataParams(_Strict):
-    """The GX suite lives in `suite_dir` (a GX file context); it is built from the training snapshot once and is
+    """The GX suite lives in `suite_dir` (a GX file context); built from the training snapshot once, it is
     reviewed code from then on. `max_categories` bounds the category sets written into it."""
 
     suite_dir: Path = Path("gx")
@@ -156,7 +156,7 @@ class ServingParams(_Strict):
 
 
 class DeploymentParams(_Strict):
-    """Register with provenance tags, prove the served version is the candidate, promote only on a clean gate."""
+    """Register with provenance tags, prove the served version is the candidate, promote on a clean gate."""
 
     alias: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")] = "champion"
     fingerprint_rows: Annotated[int, Field(ge=1)] = 200
@@ -179,7 +179,7 @@ class DeploymentParams(_Strict):
 class MonitoringParams(_Strict):
     """Drift by effect size (normed Wasserstein / Jensen-Shannon), so verdicts do not flip with sample size."""
 
-    column_drift_threshold: Annotated[float, Field(gt=0.0)] = 0.1  # a column at or above this has drifted
+    column_drift_threshold: Annotated[float, Field(gt=0.0)] = 0.2  # a column at or above this has drifted
     drifted_share: Limit = Limit(warn=0.3, fail=0.6)  # share of measured features that drifted
     prediction_drift_score: Limit = Limit(warn=0.1, fail=0.2)  # normed Wasserstein of the served scores
     reference_rows: Annotated[int, Field(ge=100)] = 20_000

@@ -1,0 +1,1 @@
+"""The monitoring layer: drift of the served inputs and predictions against training, by effect size."""

@@ -1,0 +1,187 @@
+"""Layer 5, serving: the candidate behind the real model server (`mlflow models serve` on 127.0.0.1).
+
+The trusted test set and the replayed traffic go through it over HTTP in batches; each answer is compared
+row by row with the same model offline, and every row is written to the inference log that monitoring reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from tasks.context import StageContext
+from tasks.frames import load_inputs, require_columns
+from tasks.modeling import ModelRef, load_sklearn, positive_scores
+from tasks.params import ConfigError, Inputs, ServingParams
+from tasks.result import Finding, Severity, StageOutput
+from tasks.serving.answers import missing_answers
+from tasks.serving.parity import served_vs_offline
+from tasks.serving.schema import expected_types, input_types
+from tasks.serving.server import ModelServer, latency_summary, positive_class, serve
+
+SOURCES = ("test", "current")
+LOG_FILE = "inference_log.parquet"
+SERVER_LOG = "server.log"
+LOG_COLUMNS = (
+    "source",
+    "row",
+    "score",
+    "offline_score",
+    "status",
+    "latency_ms",
+    "batch",
+    "model_uri",
+    "model_id",
+    "served_at",
+)
+
+
+@dataclass
+class Replay:
+    """What went over the wire: one log part per batch, the server's reason per failed batch, latencies."""
+
+    parts: list[pd.DataFrame] = field(default_factory=list)
+    reasons: dict[int, str] = field(default_factory=dict)
+    latencies_ms: list[float] = field(default_factory=list)
+    offline_errors: dict[str, str] = field(default_factory=dict)
+
+
+def passthrough_columns(inputs: Inputs, features: list[str]) -> list[str]:
+    """The id, the timestamp and the features, each once, in the order the log keeps them."""
+    cols = [c for c in (inputs.id, inputs.timestamp) if c] + list(features)
+    clash = sorted(set(cols) & set(LOG_COLUMNS))
+    if clash:
+        raise ConfigError(
+            f"params.yaml: inputs: column {clash[0]!r} clashes with an inference log column "
+            f"({', '.join(LOG_COLUMNS)}); rename it"
+        )
+    return list(dict.fromkeys(cols))
+
+
+def offline(model: object, X: pd.DataFrame) -> tuple[np.ndarray, str | None]:
+    """The same model in-process; inputs it cannot score give NaN and the error (a verdict, not a crash)."""
+    try:
+        return np.asarray(positive_scores(model, X), dtype="float64"), None
+    except Exception as e:  # any failure of the model on these inputs is evidence for the parity check
+        return np.full(len(X), np.nan), f"{type(e).__name__}: {e}"[:500]
+
+
+def replay(
+    server: ModelServer,
+    frames: dict[str, pd.DataFrame],
+    ref: ModelRef,
+    model: object,
+    keep: list[str],
+    p: ServingParams,
+) -> Replay:
+    """Send each source in batches of `batch_rows`, score the same rows offline, keep a log part per batch."""
+    out = Replay()
+    batch = 0
+    for source, df in frames.items():
+        for start in range(0, len(df), p.batch_rows):
+            chunk = df.iloc[start : start + p.batch_rows]
+            X = chunk[ref.features]
+            answer = server.invoke(X, timeout_s=p.request_timeout_s)
+            scores, error = offline(model, X)
+            if error and source not in out.offline_errors:
+                out.offline_errors[source] = error
+            if answer.reason:
+                out.reasons[batch] = answer.reason
+            part = chunk[keep].reset_index(drop=True)
+            part.insert(0, "source", source)
+            part.insert(1, "row", np.arange(start, start + len(chunk), dtype="int64"))
+            out.parts.append(
+                part.assign(
+                    score=positive_class(answer.predictions, len(X)),
+                    offline_score=scores,
+                    status=answer.status,
+                    latency_ms=answer.latency_ms,
+                    batch=batch,
+                    model_uri=ref.model_uri,
+                    model_id=ref.model_id,
+                    served_at=pd.Timestamp(answer.sent_at),
+                )
+            )
+            out.latencies_ms.append(answer.latency_ms)
+            batch += 1
+    return out
+
+
+def type_findings(
+    frames: dict[str, pd.DataFrame], model_uri: str, features: list[str], p: ServingParams
+) -> list[Finding]:
+    """One type finding per source against the logged signature; an info note when there is no signature."""
+    expected = expected_types(model_uri)
+    if expected is None:
+        return [
+            Finding(
+                check="serving_type_mismatch",
+                severity=Severity.info,
+                message="the model has no column signature: input types were not checked",
+            )
+        ]
+    expected = {c: t for c, t in expected.items() if c in features}
+    return [
+        input_types(df[features], expected, p.input_type_columns, source) for source, df in frames.items()
+    ]
+
+
+def run(ctx: StageContext) -> StageOutput:
+    p = ctx.params.serving
+    inputs = ctx.params.inputs
+    ref = ModelRef.read(ctx.of("training"))
+    frames = load_inputs(inputs, SOURCES)
+    for source, df in frames.items():
+        require_columns(df, ref.features, inputs.files()[source], "feature the candidate was trained on")
+    keep = passthrough_columns(inputs, ref.features)
+    model = load_sklearn(ref.model_uri)
+    findings = type_findings(frames, ref.model_uri, ref.features, p)
+
+    with serve(
+        ref.model_uri,
+        tracking_uri=ctx.params.tracking.tracking_uri,
+        log_path=ctx.dir / SERVER_LOG,
+        host=p.host,
+        port=p.port,
+        startup_timeout_s=p.startup_timeout_s,
+    ) as server:
+        done = replay(server, frames, ref, model, keep, p)
+        startup_s = server.startup_s
+
+    log = inference_log(done, keep)
+    log.to_parquet(ctx.dir / LOG_FILE, index=False)
+
+    parity = served_vs_offline(log, p.abs_tolerance, p.mismatch_share, inputs.id, done.offline_errors)
+    missing = missing_answers(log, ref.features, done.reasons, p.error_share)
+    findings += [parity, missing]
+    latency = latency_summary(done.latencies_ms)
+    metrics = {
+        "rows_served": float(len(log)),
+        "mismatch_share": parity.evidence["value"],
+        "nan_share": missing.evidence["value"],
+        "latency_p50_ms": latency["p50_ms"],
+        "latency_p99_ms": latency["p99_ms"],
+        "requests": float(latency["requests"]),
+        "server_startup_s": round(startup_s, 3),
+    }
+    return StageOutput(
+        findings=findings,
+        artifacts=[LOG_FILE, SERVER_LOG],
+        metrics={k: v for k, v in metrics.items() if v is not None},
+    )
+
+
+def inference_log(done: Replay, keep: list[str]) -> pd.DataFrame:
+    """One row per input row sent, in the contract monitoring reads (see LOG_COLUMNS and the passthrough)."""
+    if not done.parts:
+        columns = ["source", "row", *keep, *LOG_COLUMNS[2:]]
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+    log = pd.concat(done.parts, ignore_index=True)
+    log["served_at"] = pd.to_datetime(log["served_at"], utc=True)
+    # Sources that disagree on a column's type (a type fault) leave mixed values: keep them as text.
+    for col in keep:
+        if log[col].dtype == object and pd.api.types.infer_dtype(log[col], skipna=True).startswith("mixed"):
+            log[col] = log[col].where(log[col].isna(), log[col].astype(str)).astype("str")
+    return log

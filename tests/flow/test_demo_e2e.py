@@ -1,0 +1,109 @@
+"""One real run of the whole flow on a small sample of the demo, shared by every test in this module."""
+
+from __future__ import annotations
+
+import json
+
+import mlflow
+import pytest
+
+from flows import cli
+from tasks.params import STAGES
+from tests.flow.demo_project import demo_params
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo")
+    params = demo_params(root)
+    mp = pytest.MonkeyPatch()
+    mp.chdir(root)
+    code = cli.main(["run", "--params", str(params)])
+    report = json.loads((root / "reports" / "latest" / "report.json").read_text())
+    mlflow.set_tracking_uri(f"sqlite:///{root}/mlflow.db")
+    yield root, code, report
+    mp.undo()
+
+
+def test_clean_demo_passes_every_gate(demo):
+    """On the clean demo no gate fails: exit 0, every stage ran, in order, each warning explained."""
+    _, code, report = demo
+    assert code == 0, report["first_failure"]
+    assert [s["name"] for s in report["stages"]] == list(STAGES)
+    assert all(s["verdict"] in ("pass", "warn") for s in report["stages"]), [
+        (s["name"], s["verdict"], s["reason"]) for s in report["stages"]
+    ]
+    for stage in report["stages"]:
+        for f in stage["findings"]:
+            assert f["message"], f
+
+
+def test_report_contract(demo):
+    """report.json has schema_version 1 and the provenance the contract promises; md and html exist."""
+    root, _, report = demo
+    assert report["schema_version"] == 1 and report["status"] in ("passed", "warned")
+    prov = report["provenance"]
+    assert set(prov["data_hashes"]) == {"train", "test", "current"} and all(prov["data_hashes"].values())
+    assert len(prov["params_sha256"]) == 64 and prov["mlflow_run_id"]
+    assert prov["packages"]["mlflow"] and prov["packages"]["great-expectations"]
+    assert report["first_failure"] is None
+    for s in report["stages"]:
+        assert {"name", "verdict", "duration_s", "findings", "artifacts"} <= set(s)
+    assert (root / "reports/latest/report.md").is_file() and (root / "reports/latest/report.html").is_file()
+
+
+def test_mlflow_holds_one_parent_and_a_nested_run_per_stage_with_evidence(demo):
+    """The MLflow parent run has the provenance tags; each stage is a nested run carrying its result and evidence."""
+    _, _, report = demo
+    parent = mlflow.get_run(report["provenance"]["mlflow_run_id"])
+    tags = parent.data.tags
+    assert tags["params_sha256"] == report["provenance"]["params_sha256"]
+    assert tags["data.train.md5"] == report["provenance"]["data_hashes"]["train"]
+    assert "git_commit" in tags and "git_dirty" in tags
+    children = mlflow.search_runs(
+        search_all_experiments=True, filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
+    )
+    assert sorted(children["tags.mlflow.runName"]) == sorted(STAGES)
+    client = mlflow.MlflowClient()
+    by_name = dict(zip(children["tags.mlflow.runName"], children["run_id"], strict=True))
+
+    def files(stage: str) -> set[str]:
+        out, todo = set(), [""]
+        while todo:
+            for item in client.list_artifacts(by_name[stage], todo.pop()):
+                (todo.append(item.path) if item.is_dir else out.add(item.path))
+        return out
+
+    for stage in STAGES:
+        assert "result.json" in files(stage), stage
+    assert any(p.endswith(".html") for p in files("data")), "GX Data Docs"
+    assert any(p.endswith(".png") for p in files("evaluation")), "evaluation plots"
+    assert "inference_log.parquet" in files("serving")
+    assert any(p.endswith(".html") for p in files("monitoring")), "Evidently HTML"
+    assert {"report/report.json", "report/report.html"} <= {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
+
+
+def test_candidate_registered_with_provenance_and_promoted(demo):
+    """The model passed every gate, so it is registered with commit and data hash tags and holds the champion alias."""
+    _, _, report = demo
+    deployment = next(s for s in report["stages"] if s["name"] == "deployment")
+    version = int(deployment["metrics"]["registered_version"])
+    client = mlflow.MlflowClient()
+    mv = client.get_model_version_by_alias("glassbox-flights", "champion")
+    assert int(mv.version) == version
+    assert mv.tags["data.train.md5"] == report["provenance"]["data_hashes"]["train"]
+    assert "git_commit" in mv.tags
+
+
+def test_inference_log_has_inputs_outputs_latency_and_model(demo):
+    """The replayed traffic went through the real server: the log has every row with its answer and latency."""
+    import pandas as pd
+
+    root, _, _ = demo
+    log = pd.read_parquet(root / "reports/latest/serving/inference_log.parquet")
+    current = pd.read_parquet(root / "data/demo/current.parquet")
+    assert (log["source"] == "current").sum() == len(current)
+    assert log["score"].notna().all() and (log["latency_ms"] > 0).all()
+    assert log["model_uri"].str.startswith("models:/").all()

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tasks.features.parity import as_matrix, load_preprocessor, replay_parity, save_preprocessor
+from tasks.features.serving_inputs import out_of_range, unseen_categories
+from tasks.modeling import build_preprocessor
+from tasks.params import FeaturesParams, Limit
+from tasks.result import Severity
+
+P = FeaturesParams()
+TRAIN = pd.DataFrame({"city": ["a", "b", "a", "c"] * 25, "age": np.linspace(20, 60, 100)})
+
+
+def test_parity_quiet_when_the_shipped_preprocessing_reproduces_training(tmp_path):
+    """The fitted preprocessing saved with skops and reloaded gives the very same features."""
+    pre = build_preprocessor(["city"], ["age"]).fit(TRAIN)
+    save_preprocessor(pre, tmp_path / "pre.skops")
+    replayed = as_matrix(load_preprocessor(tmp_path / "pre.skops").transform(TRAIN))
+    f = replay_parity(as_matrix(pre.transform(TRAIN)), replayed, P.parity_max_abs_diff)
+    assert f.severity is Severity.info and f.evidence["value"] == 0.0
+
+
+def test_parity_fires_when_serving_skips_the_scaling():
+    """Raw values where training had scaled ones is a parity failure, with the difference as evidence."""
+    pre = build_preprocessor(["city"], ["age"]).fit(TRAIN)
+    fitted = as_matrix(pre.transform(TRAIN))
+    unscaled = fitted.copy()
+    unscaled[:, 0] = TRAIN["age"].to_numpy()
+    f = replay_parity(fitted, unscaled, P.parity_max_abs_diff)
+    assert f.severity is Severity.fail and f.evidence["rows_differ"] == 100
+
+
+def test_parity_fires_on_a_different_feature_count():
+    """A preprocessing that yields another number of features cannot be the one trained on."""
+    f = replay_parity(np.zeros((3, 4)), np.zeros((3, 5)), Limit(warn=0, fail=0))
+    assert f.severity is Severity.fail and "5 features" in f.message
+
+
+def test_unseen_categories_judged_by_share():
+    """A new category in 20% of serving rows fails; one in 0.5% is reported as info."""
+    batch = pd.DataFrame({"city": ["a"] * 80 + ["zz"] * 20})
+    f = unseen_categories(TRAIN, batch, ["city"], P, "current")
+    assert f[0].severity is Severity.fail and f[0].evidence["values"] == {"zz": 20}
+    small = pd.DataFrame({"city": ["a"] * 199 + ["zz"]})
+    assert unseen_categories(TRAIN, small, ["city"], P, "current")[0].severity is Severity.info
+
+
+def test_no_unseen_categories_is_silent():
+    """Serving categories that training saw produce no finding at all."""
+    assert unseen_categories(TRAIN, TRAIN.head(10), ["city"], P, "current") == []
+
+
+def test_out_of_range_far_beyond_training_fails():
+    """Negative ages, far outside what the model was fitted on, fail and are shown with the allowed range."""
+    batch = pd.DataFrame({"age": [-30.0] * 10 + [30.0] * 90})
+    f = out_of_range(TRAIN, batch, ["age"], P, "current")[0]
+    assert f.severity is Severity.fail and f.evidence["values"] == [-30.0]
+    assert f.evidence["allowed_range"] == [0.0, 80.0]
+
+
+def test_out_of_range_just_beyond_training_warns():
+    """Values a little past the training range (extrapolation, not nonsense) warn."""
+    batch = pd.DataFrame({"age": [62.0] * 10 + [30.0] * 90})
+    assert out_of_range(TRAIN, batch, ["age"], P, "current")[0].severity is Severity.warn
+
+
+def test_in_range_is_silent():
+    """Values inside the training range produce no finding."""
+    assert out_of_range(TRAIN, TRAIN, ["age"], P, "current") == []

@@ -1,0 +1,145 @@
+"""The monitoring stage on a tiny real model and a synthetic inference log: the log's contract, the reference
+sample, the Evidently report saved as artifacts, quiet on the training distribution and firing on a shift."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from tasks import tracking
+from tasks.context import StageContext
+from tasks.modeling import ModelRef, build_model, log_model, positive_scores
+from tasks.monitoring.inference_log import LOG_FILE, load_current, reference_sample
+from tasks.monitoring.stage import HTML_FILE, JSON_FILE, run
+from tasks.params import ConfigError, Inputs, ModelSpec, MonitoringParams, Params, Tracking
+from tasks.provenance import Provenance
+from tasks.result import Finding, Severity
+
+FEATURES = ["x1", "x2", "c"]
+
+
+def frame(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(loc=shift, size=n)
+    c = rng.choice(["a", "b"], size=n)
+    y = (x1 + rng.normal(scale=0.8, size=n) > 0).astype(int)
+    return pd.DataFrame({"x1": x1, "x2": rng.normal(size=n), "c": c, "y": y})
+
+
+def inference_log(current: pd.DataFrame, model: object) -> pd.DataFrame:
+    """The serving contract's columns; a few rows of another source that must be ignored."""
+    scores = positive_scores(model, current[FEATURES])
+    log = current[FEATURES].assign(source="current", row=np.arange(len(current)), score=scores)
+    log.loc[log.index[:5], "score"] = np.nan  # rows the server did not answer
+    other = log.head(50).assign(source="test", x1=100.0)
+    return pd.concat([log, other], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+
+    root = tmp_path_factory.mktemp("monitoring")
+    previous = mlflow.get_tracking_uri()
+    track = Tracking(
+        tracking_uri=f"sqlite:///{root}/mlflow.db", artifact_root=root / "artifacts", experiment="m"
+    )
+    tracking.configure(track)
+    train = frame(3000, 1)
+    train_path = root / "train.parquet"
+    train.to_parquet(train_path, index=False)
+    pipe = build_model(ModelSpec(estimator="sklearn.linear_model.LogisticRegression"), ["c"], ["x1", "x2"])
+    pipe.fit(train[FEATURES], train["y"])
+    with mlflow.start_run() as r:
+        info = log_model(pipe, train[FEATURES])
+    ref = ModelRef(info.model_uri, info.model_id, r.info.run_id, FEATURES, ["c"])
+    params = Params(
+        inputs=Inputs(
+            train=train_path,
+            test=root / "test.parquet",
+            current=root / "current.parquet",
+            target="y",
+            features=FEATURES,
+        ),
+        tracking=track,
+        monitoring=MonitoringParams(reference_rows=2000),
+    )
+    yield {"root": root, "params": params, "ref": ref, "pipe": pipe}
+    mlflow.set_tracking_uri(previous)
+
+
+def run_stage(setup: dict, name: str, current: pd.DataFrame) -> tuple:
+    out = setup["root"] / name
+    for stage in ("training", "serving", "monitoring"):
+        (out / stage).mkdir(parents=True)
+    setup["ref"].write(out / "training")
+    inference_log(current, setup["pipe"]).to_parquet(out / "serving" / LOG_FILE, index=False)
+    prov = Provenance(git_commit=None, git_dirty=None, data_hashes={}, params_sha256="0", packages={})
+    ctx = StageContext("monitoring", setup["params"], out, name, prov)
+    tracking.configure(ctx.params.tracking)  # as the runner does; other test modules move the global URI
+    return run(ctx), ctx.dir
+
+
+def by_check(findings: list[Finding], check: str) -> list[Finding]:
+    return [f for f in findings if f.check == check]
+
+
+def test_traffic_like_training_is_quiet(setup: dict) -> None:
+    """Current traffic from the training distribution: no drifted feature, share and prediction drift info;
+    the HTML and JSON report are stage artifacts; only `current` rows are compared."""
+    output, folder = run_stage(setup, "clean", frame(2000, 7))
+    assert by_check(output.findings, "feature_drift") == []
+    assert {f.severity for f in output.findings} == {Severity.info}
+    assert output.metrics["current_rows"] == 2000 and output.metrics["n_drifted"] == 0
+    assert set(output.artifacts) == {HTML_FILE, JSON_FILE}
+    assert (folder / HTML_FILE).stat().st_size > 10_000 and (folder / JSON_FILE).is_file()
+    [pred] = by_check(output.findings, "prediction_drift")
+    assert pred.evidence["served_rows"] == 1995
+
+
+def test_shifted_traffic_fires(setup: dict) -> None:
+    """x1 moved by 3 std: x1 is a named warning, the scores it drives drift past the fail level."""
+    output, _ = run_stage(setup, "shifted", frame(2000, 7, shift=3.0))
+    [col] = by_check(output.findings, "feature_drift")
+    assert col.columns == ["x1"] and col.severity is Severity.warn
+    [pred] = by_check(output.findings, "prediction_drift")
+    assert pred.severity is Severity.fail
+    assert output.metrics["drift.x1"] > 2.5 and output.metrics["prediction_drift_score"] > 0.2
+
+
+def test_load_current_keeps_only_current_rows(tmp_path) -> None:
+    """Rows of other sources in the log are not current traffic."""
+    log = pd.DataFrame({"source": ["current", "test"], "score": [0.1, 0.2], "x1": [1.0, 2.0]})
+    log.to_parquet(tmp_path / LOG_FILE, index=False)
+    assert load_current(tmp_path, ["x1"])["x1"].tolist() == [1.0]
+
+
+def test_load_current_missing_feature_is_a_one_line_config_error(tmp_path) -> None:
+    """A log without a feature column the model reads is an input error naming the column."""
+    pd.DataFrame({"source": ["current"], "score": [0.1]}).to_parquet(tmp_path / LOG_FILE, index=False)
+    with pytest.raises(ConfigError, match="'x1'"):
+        load_current(tmp_path, ["x1"])
+
+
+def test_reference_sample_is_fixed_by_its_seed() -> None:
+    """The same seed gives the same rows; a frame smaller than the sample is taken whole."""
+    df = pd.DataFrame({"a": range(1000)})
+    assert reference_sample(df, 100, 3).equals(reference_sample(df, 100, 3))
+    assert len(reference_sample(df, 5000, 3)) == 1000
+
+
+def test_log_without_current_rows_is_a_warning_not_a_pass(setup: dict) -> None:
+    """No replayed traffic: one warning that drift was not measured, no drift metrics."""
+    out = setup["root"] / "empty"
+    for stage in ("training", "serving", "monitoring"):
+        (out / stage).mkdir(parents=True)
+    setup["ref"].write(out / "training")
+    log = frame(10, 3)[FEATURES].assign(source="test", score=0.5)
+    log.to_parquet(out / "serving" / LOG_FILE, index=False)
+    prov = Provenance(git_commit=None, git_dirty=None, data_hashes={}, params_sha256="0", packages={})
+    output = run(StageContext("monitoring", setup["params"], out, "empty", prov))
+    [finding] = output.findings
+    assert finding.severity is Severity.warn and "drifted_share" not in output.metrics

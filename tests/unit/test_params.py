@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tasks.params import ConfigError, Params, load_params
+from tests.conftest import REPO
+
+
+def _write(tmp_path: Path, data: dict) -> Path:
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _demo() -> dict:
+    return yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def test_bundled_params_are_valid():
+    """The params.yaml that ships validates, with the demo on and every stage a gate."""
+    params = load_params(REPO / "params.yaml")
+    assert params.snapshot.demo is True
+    assert params.gates[0] == "snapshot" and "monitoring" in params.gates
+
+
+def test_unknown_key_is_rejected_with_its_path(tmp_path):
+    """A typo in a section is an error naming the full key, in one line."""
+    data = _demo()
+    data["training"]["validaton_fraction"] = 0.1
+    with pytest.raises(ConfigError) as e:
+        load_params(_write(tmp_path, data))
+    assert "training.validaton_fraction: unknown key" in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_warn_above_fail_is_rejected(tmp_path):
+    """A warn/fail pair must be ordered, else thresholds would silently never warn."""
+    data = _demo()
+    data["data"]["null_share"] = {"warn": 0.5, "fail": 0.1}
+    with pytest.raises(ConfigError, match=r"data\.null_share"):
+        load_params(_write(tmp_path, data))
+
+
+def test_bad_value_names_key_and_value(tmp_path):
+    """A value of the wrong type names the key and what was given."""
+    data = _demo()
+    data["serving"]["batch_rows"] = "many"
+    with pytest.raises(ConfigError, match=r"serving\.batch_rows.*'many'"):
+        load_params(_write(tmp_path, data))
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    """A missing params file or broken YAML is a one-line ConfigError, not a traceback."""
+    with pytest.raises(ConfigError, match="file not found"):
+        load_params(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("inputs: [\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_params(bad)
+
+
+def test_params_hash_changes_with_a_threshold():
+    """Two runs compare by the params they really used: any threshold change changes the hash."""
+    a = Params.model_validate(_demo())
+    data = _demo()
+    data["monitoring"]["drifted_share"]["warn"] = 0.31
+    b = Params.model_validate(data)
+    assert a.sha256() != b.sha256()
+    assert a.sha256() == Params.model_validate(_demo()).sha256()

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from tasks.context import StageContext
+from tasks.modeling import ModelRef, build_model, log_model, positive_scores
+from tasks.params import Inputs, ModelSpec, Params, ServingParams, Tracking
+from tasks.provenance import Provenance
+from tasks.result import Severity
+from tasks.serving.stage import LOG_FILE, SERVER_LOG, run
+
+FEATURES = ["carrier", "distance", "temp"]
+RUN_ID = "20261128T000000Z-abcdef"
+
+
+def flights(n: int, seed: int) -> pd.DataFrame:
+    """A tiny frame shaped like the demo: an id, a UTC timestamp, a string, an int and a float with NaN."""
+    rng = np.random.default_rng(seed)
+    distance = rng.integers(100, 3000, n)
+    return pd.DataFrame(
+        {
+            "flight_id": [f"s{seed}-{i}" for i in range(n)],
+            "scheduled_at": pd.date_range("2013-05-01", periods=n, freq="h", tz="UTC"),
+            "carrier": pd.Series(rng.choice(["AA", "UA", "DL"], n), dtype="str"),
+            "distance": distance,
+            "temp": np.where(rng.random(n) < 0.1, np.nan, rng.normal(50, 10, n)),
+            "late": ((distance > 1500) ^ (rng.random(n) < 0.2)).astype("int64"),
+        }
+    )
+
+
+def train_tiny(tmp: Path) -> tuple[Params, ModelRef, pd.DataFrame]:
+    """Train and log a LogisticRegression on 200 rows in a private MLflow store; write training/model.json.
+
+    Returns params pointing at the store and at test/current parquet files, the ModelRef, and the test frame.
+    """
+    uri = f"sqlite:///{tmp}/mlflow.db"
+    mlflow.set_tracking_uri(uri)
+    exp_id = mlflow.create_experiment("tiny", artifact_location=(tmp / "artifacts").as_uri())
+    train, test, current = flights(200, 0), flights(150, 1), flights(120, 2)
+    paths = {}
+    for name, df in (("train", train), ("test", test), ("current", current)):
+        paths[name] = tmp / f"{name}.parquet"
+        df.to_parquet(paths[name], index=False)
+    pipe = build_model(
+        ModelSpec(estimator="sklearn.linear_model.LogisticRegression"), ["carrier"], FEATURES[1:]
+    )
+    pipe.fit(train[FEATURES], train["late"])
+    with mlflow.start_run(experiment_id=exp_id) as r:
+        info = log_model(pipe, train[FEATURES])
+    ref = ModelRef(info.model_uri, info.model_id, r.info.run_id, FEATURES, ["carrier"])
+    (tmp / "out" / "training").mkdir(parents=True)
+    ref.write(tmp / "out" / "training")
+    params = Params(
+        inputs=Inputs(**paths, target="late", id="flight_id", timestamp="scheduled_at", features=FEATURES),
+        tracking=Tracking(tracking_uri=uri, artifact_root=tmp / "artifacts", registered_model="tiny-model"),
+        serving=ServingParams(batch_rows=64),
+    )
+    assert np.isfinite(positive_scores(pipe, test[FEATURES])).all()
+    return params, ref, test
+
+
+def context(params: Params, tmp: Path, stage: str, commit: str | None = "abc123", dirty: bool | None = False):
+    prov = Provenance(
+        git_commit=commit,
+        git_dirty=dirty,
+        data_hashes={"train": "d1", "test": "d2", "current": "d3"},
+        params_sha256="p",
+        packages={},
+    )
+    ctx = StageContext(stage, params, tmp / "out", RUN_ID, prov)
+    ctx.dir.mkdir(parents=True, exist_ok=True)
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    previous = mlflow.get_tracking_uri()
+    yield train_tiny(tmp_path_factory.mktemp("serving"))
+    mlflow.set_tracking_uri(previous)
+
+
+@pytest.mark.slow
+def test_serving_stage_end_to_end_on_a_real_server(tiny, tmp_path):
+    """The candidate behind `mlflow models serve` answers test and current rows exactly like it does offline;
+    the inference log has one row per input row with the contract's columns, and every gate is quiet."""
+    params, ref, test = tiny
+    ctx = context(params, Path(str(ref_dir(params))), "serving")
+    start = time.perf_counter()
+    out = run(ctx)
+    elapsed = time.perf_counter() - start
+    severities = {f.check: f.severity for f in out.findings}
+    assert all(s is Severity.info for s in severities.values()), [f.message for f in out.findings]
+    assert {"serving_prediction_mismatch", "serving_nan", "serving_type_mismatch"} <= set(severities)
+    log = pd.read_parquet(ctx.dir / LOG_FILE)
+    expected = ["source", "row", "flight_id", "scheduled_at", *FEATURES, "score", "offline_score", "status",
+                "latency_ms", "batch", "model_uri", "model_id", "served_at"]  # fmt: skip
+    assert list(log.columns) == expected
+    assert len(log) == 150 + 120 and log["source"].value_counts().to_dict() == {"test": 150, "current": 120}
+    assert (log["status"] == 200).all() and log["batch"].nunique() == 3 + 2
+    first = log[log["source"] == "test"].reset_index(drop=True)
+    assert first["flight_id"].tolist() == test["flight_id"].tolist() and first["row"].tolist() == list(
+        range(150)
+    )
+    assert np.array_equal(first["score"].to_numpy(), first["offline_score"].to_numpy())
+    assert str(log["served_at"].dtype).endswith("UTC]") and (log["model_id"] == ref.model_id).all()
+    assert out.metrics["rows_served"] == 270 and out.metrics["mismatch_share"] == 0.0
+    assert out.metrics["nan_share"] == 0.0 and out.metrics["latency_p99_ms"] > 0
+    assert set(out.artifacts) == {LOG_FILE, SERVER_LOG} and (ctx.dir / SERVER_LOG).stat().st_size > 0
+    print(f"\nserving stage: {elapsed:.1f} s, server start {out.metrics['server_startup_s']:.1f} s")
+
+
+def ref_dir(params: Params) -> Path:
+    """The tmp folder the fixture trained in (the parent of the test parquet)."""
+    return Path(params.inputs.test).parent
