@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from tasks.params import STAGES, ConfigError, load_params
@@ -130,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault(k, v)
     # MLflow's INFO lines (table migrations, "active model is set") drown the stage verdicts a user watches.
     logging.getLogger("mlflow").setLevel(logging.WARNING)
+    # Integer columns stay integers in model signatures on purpose: a NaN or a string sent for one is a
+    # serving-time type error the serving layer reports, not something to paper over as float.
+    warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer", category=UserWarning)
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
@@ -107,11 +106,7 @@ def log_model(pipe: Pipeline, X_example: pd.DataFrame, name: str = "model") -> A
 
     trusted = skops.io.get_untrusted_types(data=skops.io.dumps(pipe))  # our own freshly trained model
     example = X_example.head(5)
-    with warnings.catch_warnings():
-        # Integer columns stay integers in the signature on purpose: a NaN or a string sent for one is a
-        # serving-time type error the serving layer reports, not something to paper over as float.
-        warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
-        signature = infer_signature(example, pipe.predict_proba(example))
+    signature = infer_signature(example, pipe.predict_proba(example))
     return mlflow.sklearn.log_model(
         pipe,
         name=name,

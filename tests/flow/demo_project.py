@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -23,6 +24,13 @@ def demo_params(root: Path, *, sample: float = SAMPLE, gx_dir: str = "gx") -> Pa
     path = root / "params.yaml"
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     return path
+
+
+def git_commit_all(root: Path) -> None:
+    """Make `root` a git repository with everything committed: a clean tree, as a release is built from."""
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+                ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"]):
+        subprocess.run(cmd, cwd=root, check=True, capture_output=True)
 
 
 def copy_project(dest: Path) -> None:

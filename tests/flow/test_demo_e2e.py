@@ -9,7 +9,7 @@ import pytest
 
 from flows import cli
 from tasks.params import STAGES
-from tests.flow.demo_project import demo_params
+from tests.flow.demo_project import demo_params, git_commit_all
 
 pytestmark = pytest.mark.slow
 
@@ -18,6 +18,8 @@ pytestmark = pytest.mark.slow
 def demo(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
     params = demo_params(root)
+    (root / ".gitignore").write_text("/reports/\n/data/\n/mlflow.db\n/mlartifacts/\n/gx/uncommitted/\n")
+    git_commit_all(root)
     mp = pytest.MonkeyPatch()
     mp.chdir(root)
     code = cli.main(["run", "--params", str(params)])

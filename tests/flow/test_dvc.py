@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tasks.params import STAGES
-from tests.flow.demo_project import copy_project, demo_params
+from tests.flow.demo_project import copy_project, demo_params, git_commit_all
 
 pytestmark = pytest.mark.slow
 
@@ -26,9 +26,7 @@ def repo(tmp_path_factory):
     root = tmp_path_factory.mktemp("dvcrepo")
     copy_project(root)
     demo_params(root)
-    for cmd in (("git", "init", "-q"), ("git", "add", "-A"),
-                ("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")):
-        assert _sh(root, *cmd).returncode == 0
+    git_commit_all(root)
     first = _sh(root, "dvc", "repro")
     return root, first
 
