@@ -23,6 +23,7 @@ run: install
 	$(BIN)/glassbox run
 
 test: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
 lint: install

@@ -32,8 +32,7 @@ FLOW_COMPLETED_EVENT = "prefect.flow-run.Completed"
 RUNS_AT_A_TIME = 1
 
 _START_SERVER = (
-    "start one with `prefect server start --host 127.0.0.1` and "
-    "`export PREFECT_API_URL=http://127.0.0.1:4200/api`"
+    "start one with `prefect server start --host 127.0.0.1` and `export PREFECT_API_URL=http://127.0.0.1:4200/api`"
 )
 
 
@@ -68,9 +67,7 @@ def build_deployments(params_path: str, out: str, params: Params) -> list[Runner
         )
     except ValueError as e:  # pydantic's ValidationError is a ValueError too
         first = str(e).strip().splitlines()[-1].strip()
-        raise ConfigError(
-            f"schedules: {first} (nightly_cron {s.nightly_cron!r}, timezone {s.timezone!r})"
-        ) from None
+        raise ConfigError(f"schedules: {first} (nightly_cron {s.nightly_cron!r}, timezone {s.timezone!r})") from None
 
     model = params.tracking.registered_model
     triggers = [
@@ -113,9 +110,7 @@ def emit_retrain_completed(
     from prefect.settings import get_current_settings
 
     if not get_current_settings().api.url:
-        raise ConfigError(
-            f"PREFECT_API_URL is not set, so the retrain event would go nowhere: {_START_SERVER}"
-        )
+        raise ConfigError(f"PREFECT_API_URL is not set, so the retrain event would go nowhere: {_START_SERVER}")
     payload = {"model_uri": model_uri, "version": version, "run_id": run_id}
     event = emit_event(
         event=RETRAIN_EVENT,
@@ -126,9 +121,7 @@ def emit_retrain_completed(
         payload={k: v for k, v in payload.items() if v is not None},
     )
     if event is None:
-        raise ConfigError(
-            f"Prefect did not accept the {RETRAIN_EVENT} event (events are disabled for this API)"
-        )
+        raise ConfigError(f"Prefect did not accept the {RETRAIN_EVENT} event (events are disabled for this API)")
     return event
 
 
@@ -149,8 +142,6 @@ def serve_all(params_path: str, out: str) -> None:
     with get_client(sync_client=True) as client:
         problem = client.api_healthcheck()
     if problem is not None:
-        raise ConfigError(
-            f"no Prefect server answers at {api_url} ({type(problem).__name__}): {_START_SERVER}"
-        )
+        raise ConfigError(f"no Prefect server answers at {api_url} ({type(problem).__name__}): {_START_SERVER}")
     deployments = build_deployments(str(Path(params_path).resolve()), str(Path(out).resolve()), params)
     serve(*deployments, limit=RUNS_AT_A_TIME)

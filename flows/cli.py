@@ -85,8 +85,10 @@ def cmd_stage(name: str, params_path: Path, out: Path) -> int:
 
     params = load_params(params_path)
     if name == "snapshot" and not params.snapshot.demo:
-        print("glassbox: snapshot.demo is false: remove the snapshot stage from dvc.yaml for your own data",
-              file=sys.stderr)
+        print(
+            "glassbox: snapshot.demo is false: remove the snapshot stage from dvc.yaml for your own data",
+            file=sys.stderr,
+        )
         return 2
     run = attach_run(params, out, name)
     error = None

@@ -33,7 +33,10 @@ def pipeline(params_path: str = "params.yaml", out: str = "reports/latest"):
     for name in STAGES:
         if name == "snapshot" and not params.snapshot.demo:
             results[name] = StageResult(
-                name=name, verdict=Verdict.skipped, reason="own data (snapshot.demo is false)", run_id=run.run_id
+                name=name,
+                verdict=Verdict.skipped,
+                reason="own data (snapshot.demo is false)",
+                run_id=run.run_id,
             )
             continue
         logger.info("stage %s: start", name)

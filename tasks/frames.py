@@ -51,7 +51,7 @@ def binary_target(df: pd.DataFrame, target: str, path: Path) -> pd.Series:
     values = set(pd.unique(y.dropna()))
     if y.isna().any():
         raise ConfigError(f"{path}: column {target!r} (target) has {int(y.isna().sum())} missing values")
-    if not values <= {0, 1, True, False}:
+    if not values <= {0, 1}:
         shown = sorted(map(str, values))[:5]
         raise ConfigError(f"{path}: column {target!r} (target) must be binary 0/1, found values {shown}")
     return y.astype(int)

@@ -162,7 +162,7 @@ class DeploymentParams(_Strict):
     fingerprint_rows: Annotated[int, Field(ge=1)] = 200
     fingerprint_max_abs_diff: Limit = Limit(warn=None, fail=1e-9)  # served version vs candidate offline
     latency_p99_ms: Limit = Limit(warn=250.0, fail=1000.0)
-    latency_probe_requests: Annotated[int, Field(ge=5, le=10_000)] = 50
+    latency_probe_requests: Annotated[int, Field(ge=5, le=10_000)] = 100
     # A version registered from a tree with uncommitted changes; in development trees are often dirty.
     dirty_commit: Literal["info", "warn", "fail"] = "warn"
     # The previous alias holder cannot be loaded or answer: nothing to roll back to.

@@ -26,7 +26,12 @@ def check_pin(name: str, path: Path, pinned: str | None) -> Finding:
     """Fail when the file's md5 differs from its pin (params first, else its `.dvc` file); info when unpinned."""
     found = file_md5(path)
     expected, source = (pinned, "params.yaml inputs.pins") if pinned else (dvc_pinned_md5(path), f"{path}.dvc")
-    evidence = {"file": str(path), "expected_md5": expected, "found_md5": found, "pinned_in": source if expected else None}
+    evidence = {
+        "file": str(path),
+        "expected_md5": expected,
+        "found_md5": found,
+        "pinned_in": source if expected else None,
+    }
     if expected is None:
         return Finding(
             check="data_version",

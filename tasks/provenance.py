@@ -11,7 +11,16 @@ from pydantic import BaseModel, ConfigDict
 
 from tasks.params import Params
 
-PACKAGES = ("glassbox", "prefect", "dvc", "great-expectations", "mlflow", "pandas", "evidently", "scikit-learn")
+PACKAGES = (
+    "glassbox",
+    "prefect",
+    "dvc",
+    "great-expectations",
+    "mlflow",
+    "pandas",
+    "evidently",
+    "scikit-learn",
+)
 
 
 class Provenance(BaseModel):

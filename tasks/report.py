@@ -147,7 +147,10 @@ def to_markdown(r: dict[str, Any]) -> str:
     if r.get("error"):
         lines += [f"**Input error:** {r['error']}", ""]
     ff = r["first_failure"]
-    lines += [f"**First failure:** `{ff['stage']}` / `{ff['check']}`: {ff['message']}" if ff else "No gate failed.", ""]
+    lines += [
+        f"**First failure:** `{ff['stage']}` / `{ff['check']}`: {ff['message']}" if ff else "No gate failed.",
+        "",
+    ]
     lines += ["| stage | verdict | time (s) | findings |", "|---|---|---|---|"]
     for s in r["stages"]:
         counts = f"{len(_problems(s))} warn/fail of {len(s['findings'])}" if s["findings"] else (s["reason"] or "")

@@ -50,10 +50,7 @@ class PipelineRun(BaseModel):
             return None
 
 
-def begin_run(params: Params, out: Path) -> PipelineRun:
-    """Start a new pipeline run: a new id, a new parent MLflow run. The previous run's stage folders go."""
-    for name in STAGES:
-        shutil.rmtree(out / name, ignore_errors=True)
+def _new_run(params: Params, out: Path) -> PipelineRun:
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     prov = collect(params)
     mlflow_id = tracking.start_parent(params.tracking, f"glassbox-{run_id}", prov)
@@ -67,21 +64,20 @@ def begin_run(params: Params, out: Path) -> PipelineRun:
     return run
 
 
+def begin_run(params: Params, out: Path) -> PipelineRun:
+    """Start a new pipeline run: a new id, a new parent MLflow run. The previous run's stage folders go."""
+    for name in STAGES:
+        shutil.rmtree(out / name, ignore_errors=True)
+    return _new_run(params, out)
+
+
 def attach_run(params: Params, out: Path, stage: str) -> PipelineRun:
-    """For `dvc repro`: join the open pipeline run unless this stage (or a later one) already ran in it."""
+    """For `dvc repro`: join the open pipeline run unless this stage (or a later one) already ran in it,
+    or the params changed since it started."""
     run = PipelineRun.load(out)
     later = set(STAGES[STAGES.index(stage) :])
     if run is None or later & set(run.stages) or run.provenance.params_sha256 != params.sha256():
-        run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
-        prov = collect(params)
-        mlflow_id = tracking.start_parent(params.tracking, f"glassbox-{run_id}", prov)
-        run = PipelineRun(
-            run_id=run_id,
-            started_at=datetime.now(UTC).isoformat(),
-            mlflow_run_id=mlflow_id,
-            provenance=prov.model_copy(update={"mlflow_run_id": mlflow_id}),
-        )
-        run.save(out)
+        return _new_run(params, out)
     return run
 
 

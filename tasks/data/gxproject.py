@@ -84,9 +84,7 @@ def stored_suite(context: AbstractDataContext, root: Path, name: str) -> gx.Expe
         if kind in lost:
             lost.remove(kind)
     if lost or len(loaded) != len(written):
-        raise ConfigError(
-            f"{path}: expectation(s) {lost} could not be loaded by GX (unknown type or bad kwargs)"
-        )
+        raise ConfigError(f"{path}: expectation(s) {lost} could not be loaded by GX (unknown type or bad kwargs)")
     return suite
 
 
@@ -115,9 +113,7 @@ def checkpoint_for(context: AbstractDataContext, batch: str, suite: gx.Expectati
         # Derived configuration (not reviewed code): rebuilt when it points at another suite or asset.
         _drop(context.validation_definitions, name)
         _drop(context.checkpoints, name)
-        validation = context.validation_definitions.add(
-            gx.ValidationDefinition(name=name, data=batch_def, suite=suite)
-        )
+        validation = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch_def, suite=suite))
     checkpoint = _stored(context.checkpoints, name)
     if checkpoint is None or [v.id for v in checkpoint.validation_definitions] != [validation.id]:
         _drop(context.checkpoints, name)

@@ -41,11 +41,7 @@ class Outcome:
     def examples(self) -> list[Any]:
         """A few distinct unexpected values (GX samples the first ones it meets, so no counts are implied)."""
         counts = self.result.get("partial_unexpected_counts")
-        values = (
-            [c.get("value") for c in counts]
-            if counts
-            else list(self.result.get("partial_unexpected_list") or [])
-        )
+        values = [c.get("value") for c in counts] if counts else list(self.result.get("partial_unexpected_list") or [])
         distinct: list[Any] = []
         for v in values:
             if v not in distinct:

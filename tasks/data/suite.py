@@ -170,9 +170,7 @@ def _type_expectation(train: pd.DataFrame, column: str) -> gxe.Expectation:
     )
 
 
-def build_inputs_suite(
-    train: pd.DataFrame, contract: Contract, p: DataParams, source: dict
-) -> gx.ExpectationSuite:
+def build_inputs_suite(train: pd.DataFrame, contract: Contract, p: DataParams, source: dict) -> gx.ExpectationSuite:
     """Columns, types, null shares, ranges and category sets of everything but the target."""
     columns = [c for c in train.columns if c != contract.target]
     expectations: list[gxe.Expectation] = [
@@ -204,9 +202,7 @@ def build_inputs_suite(
     )
 
 
-def build_target_suite(
-    train: pd.DataFrame, contract: Contract, p: DataParams, source: dict
-) -> gx.ExpectationSuite:
+def build_target_suite(train: pd.DataFrame, contract: Contract, p: DataParams, source: dict) -> gx.ExpectationSuite:
     """The label: present, same type, no more nulls, only the training values."""
     column = contract.target
     labels = gxe.ExpectColumnValuesToBeInSet(

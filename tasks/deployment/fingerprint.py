@@ -58,10 +58,7 @@ def served_is_candidate(
     )
     if finding.severity is Severity.fail:
         return finding.model_copy(
-            update={
-                "message": f"served model is not the registered candidate: "
-                f"{finding.message}, {differ} rows differ"
-            }
+            update={"message": f"served model is not the registered candidate: {finding.message}, {differ} rows differ"}
         )
     return finding
 

@@ -35,11 +35,7 @@ def earlier_gates(out: Path, gates: list[str], run_id: str, stage: str = "deploy
         seen[name] = {"verdict": result.verdict.value, "run_id": result.run_id, "this_run": same_run}
         if result.verdict is Verdict.skipped or (result.verdict is Verdict.fail and same_run):
             first = result.first_failure
-            why = (
-                f": {first.check}: {first.message}"
-                if first
-                else f" ({result.reason or result.verdict.value})"
-            )
+            why = f": {first.check}: {first.message}" if first else f" ({result.reason or result.verdict.value})"
             blocking.append(
                 Finding(
                     check="earlier_gates",

@@ -94,9 +94,7 @@ def run(ctx: StageContext) -> StageOutput:
         "candidate_model_id": ref.model_id,
         "registered_model_id": registered_id,
     }
-    fingerprint = served_is_candidate(
-        served, candidate, p.fingerprint_max_abs_diff, fp_evidence, answer.reason
-    )
+    fingerprint = served_is_candidate(served, candidate, p.fingerprint_max_abs_diff, fp_evidence, answer.reason)
     findings.append(fingerprint)
     findings.append(latency_budget(latencies, failed, p.latency_p99_ms))
     findings.append(rollback_target(name, previous, load_sklearn, positive_scores, X, p.broken_rollback))
@@ -121,9 +119,7 @@ def run(ctx: StageContext) -> StageOutput:
         findings.append(promoted)
         record["promoted"] = promoted.severity is not Severity.fail
     # The registry itself says why a version exists without the alias.
-    registry.set_model_version_tag(
-        name, str(version.version), "glassbox_promoted", str(record["promoted"]).lower()
-    )
+    registry.set_model_version_tag(name, str(version.version), "glassbox_promoted", str(record["promoted"]).lower())
     write_registered(ctx, record)
 
     latency = latency_summary(latencies)

@@ -13,9 +13,7 @@ def provenance_tags(version: str, tags: dict[str, str], dirty_severity: str) -> 
     commit = (tags.get("git_commit") or "").strip()
     dirty = (tags.get("git_dirty") or "").strip().lower()
     missing = [] if commit.lower() not in UNKNOWN else ["git_commit"]
-    missing += [
-        f"data.{k}.md5" for k in REQUIRED_DATA if (tags.get(f"data.{k}.md5") or "").lower() in UNKNOWN
-    ]
+    missing += [f"data.{k}.md5" for k in REQUIRED_DATA if (tags.get(f"data.{k}.md5") or "").lower() in UNKNOWN]
     evidence = {
         "version": version,
         "git_commit": commit or None,
@@ -31,9 +29,7 @@ def provenance_tags(version: str, tags: dict[str, str], dirty_severity: str) -> 
             "it cannot be traced to the code and data that made it",
         )
     if dirty != "false":
-        state = (
-            "uncommitted changes" if dirty == "true" else f"an unknown tree state (git_dirty={dirty or None})"
-        )
+        state = "uncommitted changes" if dirty == "true" else f"an unknown tree state (git_dirty={dirty or None})"
         return Finding(
             check="untagged_deployment",
             severity=Severity(dirty_severity),

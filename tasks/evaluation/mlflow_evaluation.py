@@ -27,9 +27,7 @@ def thresholded(model: Any, X: pd.DataFrame, y: pd.Series, threshold: float) -> 
     from sklearn.frozen import FrozenEstimator
     from sklearn.model_selection import FixedThresholdClassifier
 
-    clf = FixedThresholdClassifier(
-        FrozenEstimator(model), threshold=threshold, response_method="predict_proba"
-    )
+    clf = FixedThresholdClassifier(FrozenEstimator(model), threshold=threshold, response_method="predict_proba")
     return clf.fit(X, y)  # a frozen estimator ignores fit: this only records the classes
 
 
@@ -68,9 +66,7 @@ def evaluate_on_run(
             evaluator_config=EVALUATOR_CONFIG,
             model_id=model_id,
         )
-    metrics = {
-        k: float(v) for k, v in result.metrics.items() if isinstance(v, int | float) or hasattr(v, "item")
-    }
+    metrics = {k: float(v) for k, v in result.metrics.items() if isinstance(v, int | float) or hasattr(v, "item")}
     files = []
     for artifact in result.artifacts.values():
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=artifact.uri, dst_path=str(out)))

@@ -66,8 +66,7 @@ def check_min_score(metric: str, value: float, limit: FloorLimit, rows: int, thr
         value,
         limit.warn,
         limit.fail,
-        f"{metric} on the trusted test set ({rows:,} rows): {value:.4f} "
-        f"(floor: warn {limit.warn}, fail {limit.fail})",
+        f"{metric} on the trusted test set ({rows:,} rows): {value:.4f} (floor: warn {limit.warn}, fail {limit.fail})",
         evidence={"metric": metric, "rows": rows, "threshold": threshold},
         higher_is_worse=False,
     )

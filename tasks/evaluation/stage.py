@@ -60,9 +60,7 @@ def run(ctx: StageContext) -> StageOutput:
                 "same_model": champion.model_id is not None and champion.model_id == ref.model_id,
                 "rows": len(test),
             }
-            findings.append(
-                check_margin(e.metric, scores[e.metric], champ[e.metric], e.champion_margin, evidence)
-            )
+            findings.append(check_margin(e.metric, scores[e.metric], champ[e.metric], e.champion_margin, evidence))
             metrics[f"champion_{e.metric}"] = champ[e.metric]
             metrics["champion_margin"] = scores[e.metric] - champ[e.metric]
             comparison = {"champion": champion.__dict__, "compared": True, "scores": champ}

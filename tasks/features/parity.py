@@ -45,7 +45,8 @@ def replay_parity(fitted: np.ndarray, replayed: np.ndarray, limit: Limit) -> Fin
         return Finding(
             check="preprocessing_parity",
             severity=Severity.fail,
-            message=f"the shipped preprocessing gives {replayed.shape[1]} features per row, training had {fitted.shape[1]}",
+            message=f"the shipped preprocessing gives {replayed.shape[1]} features per row, "
+            f"training had {fitted.shape[1]}",
             evidence={"fitted_shape": list(fitted.shape), "replayed_shape": list(replayed.shape)},
         )
     both_nan = np.isnan(fitted) & np.isnan(replayed)

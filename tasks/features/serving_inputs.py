@@ -12,8 +12,9 @@ from tasks.result import Finding, Severity, judge, severity_for
 _RANK = {Severity.info: 0, Severity.warn: 1, Severity.fail: 2}
 
 
-def unseen_categories(train: pd.DataFrame, batch: pd.DataFrame, columns: list[str], p: FeaturesParams,
-                      batch_name: str) -> list[Finding]:
+def unseen_categories(
+    train: pd.DataFrame, batch: pd.DataFrame, columns: list[str], p: FeaturesParams, batch_name: str
+) -> list[Finding]:
     findings = []
     for col in columns:
         seen = set(train[col].dropna().astype(str))
@@ -38,8 +39,9 @@ def unseen_categories(train: pd.DataFrame, batch: pd.DataFrame, columns: list[st
     return findings
 
 
-def out_of_range(train: pd.DataFrame, batch: pd.DataFrame, columns: list[str], p: FeaturesParams,
-                 batch_name: str) -> list[Finding]:
+def out_of_range(
+    train: pd.DataFrame, batch: pd.DataFrame, columns: list[str], p: FeaturesParams, batch_name: str
+) -> list[Finding]:
     """Warn where the model extrapolates (outside the training range); fail where values are far beyond
     anything trained on (outside the range widened by `range_margin` spans)."""
     findings = []
@@ -60,7 +62,9 @@ def out_of_range(train: pd.DataFrame, batch: pd.DataFrame, columns: list[str], p
         share, far_share = float(outside.mean()), float(far.mean())
         limit = p.out_of_range_share
         severity = max(
-            severity_for(far_share, None, limit.fail), severity_for(share, limit.warn, None), key=_RANK.__getitem__
+            severity_for(far_share, None, limit.fail),
+            severity_for(share, limit.warn, None),
+            key=_RANK.__getitem__,
         )
         examples = np.unique(cur[far if far.any() else outside].to_numpy())[:10].tolist()
         findings.append(
@@ -70,9 +74,16 @@ def out_of_range(train: pd.DataFrame, batch: pd.DataFrame, columns: list[str], p
                 message=f"{batch_name}: {col!r} outside the training range [{lo:g}, {hi:g}] in {share:.2%} of rows, "
                 f"beyond the allowed [{wide_lo:g}, {wide_hi:g}] in {far_share:.2%}; e.g. {examples[:5]}",
                 columns=[col],
-                evidence={"batch": batch_name, "training_range": [lo, hi], "allowed_range": [wide_lo, wide_hi],
-                          "share_outside_training": share, "share_beyond_allowed": far_share, "values": examples,
-                          "warn": p.out_of_range_share.warn, "fail": p.out_of_range_share.fail},
+                evidence={
+                    "batch": batch_name,
+                    "training_range": [lo, hi],
+                    "allowed_range": [wide_lo, wide_hi],
+                    "share_outside_training": share,
+                    "share_beyond_allowed": far_share,
+                    "values": examples,
+                    "warn": p.out_of_range_share.warn,
+                    "fail": p.out_of_range_share.fail,
+                },
             )
         )
     return findings

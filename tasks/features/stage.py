@@ -8,7 +8,13 @@ import json
 from sklearn.base import clone
 
 from tasks.context import StageContext
-from tasks.features.parity import as_matrix, load_preprocessor, matrix_sha256, replay_parity, save_preprocessor
+from tasks.features.parity import (
+    as_matrix,
+    load_preprocessor,
+    matrix_sha256,
+    replay_parity,
+    save_preprocessor,
+)
 from tasks.features.serving_inputs import out_of_range, unseen_categories
 from tasks.frames import binary_target, categorical_columns, feature_columns, load_inputs
 from tasks.modeling import build_model
@@ -54,8 +60,11 @@ def run(ctx: StageContext) -> StageOutput:
         found = unseen_categories(train, batch, categorical, p, name) + out_of_range(train, batch, numeric, p, name)
         findings += found
         for check in ("unseen_categories", "out_of_range"):
-            shares = [f.evidence.get("value", f.evidence.get("share_outside_training", 0.0))
-                      for f in found if f.check == check]
+            shares = [
+                f.evidence.get("value", f.evidence.get("share_outside_training", 0.0))
+                for f in found
+                if f.check == check
+            ]
             metrics[f"{name}_{check}_max_share"] = float(max(shares, default=0.0))
     (ctx.dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return StageOutput(findings=findings, artifacts=artifacts, metrics=metrics)

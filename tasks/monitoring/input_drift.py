@@ -53,8 +53,7 @@ def check_drifted_share(drifts: list[ColumnDrift], limit: Limit) -> Finding:
         limit.warn,
         limit.fail,
         f"{len(drifted)} of {len(drifts)} features drifted "
-        f"(share {share:.2f}; warn {limit.warn}, fail {limit.fail})"
-        + (f": {', '.join(drifted)}" if drifted else ""),
+        f"(share {share:.2f}; warn {limit.warn}, fail {limit.fail})" + (f": {', '.join(drifted)}" if drifted else ""),
         columns=drifted,
         evidence={
             "n_drifted": len(drifted),

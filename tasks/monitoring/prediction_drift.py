@@ -16,8 +16,7 @@ def check_prediction_drift(
         return Finding(
             check="prediction_drift",
             severity=Severity.warn,
-            message=f"prediction drift not measured: {why_not or 'no result'} "
-            f"({served} of {rows} rows scored)",
+            message=f"prediction drift not measured: {why_not or 'no result'} ({served} of {rows} rows scored)",
             evidence={"served_rows": served, "rows": rows},
         )
     return judge(

@@ -29,12 +29,7 @@ def served_vs_offline(
     mismatched = answered & (diff > abs_tolerance)
     n_answered, n_mismatched = int(answered.sum()), int(mismatched.sum())
     share = n_mismatched / n_answered if n_answered else float("nan")
-    worst = (
-        log.loc[mismatched]
-        .assign(_diff=diff[mismatched])
-        .sort_values("_diff", ascending=False)
-        .head(WORST_ROWS)
-    )
+    worst = log.loc[mismatched].assign(_diff=diff[mismatched]).sort_values("_diff", ascending=False).head(WORST_ROWS)
     worst_rows = [
         {
             "source": r["source"],

@@ -73,8 +73,7 @@ def input_types(frame: pd.DataFrame, expected: dict[str, str], limit: Limit, sou
             "examples": examples,
         }
     detail = "; ".join(
-        f"{c!r} expected {w['expected']}, received {w['received']} (e.g. {w['examples']})"
-        for c, w in wrong.items()
+        f"{c!r} expected {w['expected']}, received {w['received']} (e.g. {w['examples']})" for c, w in wrong.items()
     )
     message = (
         f"{source}: {len(wrong)} of {len(expected)} input columns do not match the model signature: {detail}"

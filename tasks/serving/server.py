@@ -208,9 +208,7 @@ def _reason(response: requests.Response) -> str:
     return f"HTTP {response.status_code}: {text.strip()[:REASON_CHARS]}"
 
 
-def invoke(
-    url: str, frame: pd.DataFrame, *, timeout_s: float, session: requests.Session | None = None
-) -> Answer:
+def invoke(url: str, frame: pd.DataFrame, *, timeout_s: float, session: requests.Session | None = None) -> Answer:
     """POST one frame to /invocations. Error answers (4xx/5xx, no connection) come back as data."""
     body = payload(frame)
     sent_at = datetime.now(UTC)
@@ -229,9 +227,7 @@ def invoke(
     try:
         predictions = response.json().get("predictions")
     except (ValueError, AttributeError):
-        return Answer(
-            response.status_code, None, f"unreadable answer: {response.text[:200]!r}", latency, sent_at
-        )
+        return Answer(response.status_code, None, f"unreadable answer: {response.text[:200]!r}", latency, sent_at)
     return Answer(response.status_code, predictions, None, latency, sent_at)
 
 

@@ -123,9 +123,7 @@ def type_findings(
             )
         ]
     expected = {c: t for c, t in expected.items() if c in features}
-    return [
-        input_types(df[features], expected, p.input_type_columns, source) for source, df in frames.items()
-    ]
+    return [input_types(df[features], expected, p.input_type_columns, source) for source, df in frames.items()]
 
 
 def run(ctx: StageContext) -> StageOutput:

@@ -22,7 +22,9 @@ from tasks.result import Finding, Severity, StageOutput
 from tasks.training.checks import generalisation_gap, reproducibility, score
 
 
-def validation_split(df: pd.DataFrame, timestamp: str | None, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def validation_split(
+    df: pd.DataFrame, timestamp: str | None, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """The latest `fraction` of rows by time when there is a timestamp (what production will look like),
     else a stratification-free random split with the seed."""
     idx = np.arange(len(df))
@@ -71,8 +73,8 @@ def run(ctx: StageContext) -> StageOutput:
     val_score = score(p.metric, y[val_idx], val_scores[0])
     findings.append(generalisation_gap(p.metric, train_score, val_score, p.train_val_gap))
 
-    candidate = Pipeline([("preprocess", pre), ("model", models[0])]) if pre is not None else Pipeline(
-        [("model", models[0])]
+    candidate = (
+        Pipeline([("preprocess", pre), ("model", models[0])]) if pre is not None else Pipeline([("model", models[0])])
     )
     mlflow.log_params({"estimator": type(models[0]).__name__, "seed": spec.seed, **spec.params})
     info = log_model(candidate, X.iloc[val_idx])

@@ -28,8 +28,11 @@ def demo_params(root: Path, *, sample: float = SAMPLE, gx_dir: str = "gx") -> Pa
 
 def git_commit_all(root: Path) -> None:
     """Make `root` a git repository with everything committed: a clean tree, as a release is built from."""
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
-                ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"]):
+    for cmd in (
+        ["git", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"],
+    ):
         subprocess.run(cmd, cwd=root, check=True, capture_output=True)
 
 

@@ -8,8 +8,11 @@ from tasks.result import Finding, Severity, StageOutput
 
 def passes(ctx) -> StageOutput:
     (ctx.dir / "evidence.txt").write_text(f"{ctx.name} ran in {ctx.run_id}\n")
-    return StageOutput(findings=[Finding(check="ok", severity=Severity.info, message="fine")],
-                       artifacts=["evidence.txt"], metrics={"value": 1.0})
+    return StageOutput(
+        findings=[Finding(check="ok", severity=Severity.info, message="fine")],
+        artifacts=["evidence.txt"],
+        metrics={"value": 1.0},
+    )
 
 
 def fails(ctx) -> StageOutput:

@@ -84,7 +84,9 @@ def test_mlflow_holds_one_parent_and_a_nested_run_per_stage_with_evidence(demo):
     assert any(p.endswith(".png") for p in files("evaluation")), "evaluation plots"
     assert "inference_log.parquet" in files("serving")
     assert any(p.endswith(".html") for p in files("monitoring")), "Evidently HTML"
-    assert {"report/report.json", "report/report.html"} <= {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
+    assert {"report/report.json", "report/report.html"} <= {
+        a.path for a in client.list_artifacts(parent.info.run_id, "report")
+    }
 
 
 def test_candidate_registered_with_provenance_and_promoted(demo):

@@ -128,9 +128,7 @@ def test_build_deployments_without_retrain_flow_has_only_the_event_trigger(tmp_p
         ({"retrain_flow": "glassbox"}, "is the glassbox flow"),
     ],
 )
-def test_build_deployments_rejects_what_prefect_cannot_run(
-    tmp_path: Path, schedules: dict, says: str
-) -> None:
+def test_build_deployments_rejects_what_prefect_cannot_run(tmp_path: Path, schedules: dict, says: str) -> None:
     """A cron Prefect rejects, or glassbox itself as retrain flow (a loop), is a one-line ConfigError."""
     params = load_params(_params(tmp_path, **schedules))
     with pytest.raises(ConfigError, match=says) as e:
@@ -153,9 +151,7 @@ def test_params_reject_bad_schedules(tmp_path: Path, schedules: dict, key: str) 
 
 def test_schedules_defaults() -> None:
     """Left out, the section means nightly at 02:00 UTC and no retrain flow."""
-    s = Params.model_validate(
-        {"inputs": {"train": "a", "test": "b", "current": "c", "target": "y"}}
-    ).schedules
+    s = Params.model_validate({"inputs": {"train": "a", "test": "b", "current": "c", "target": "y"}}).schedules
     assert s == SchedulesParams(nightly_cron="0 2 * * *", timezone="UTC", retrain_flow=None)
 
 

@@ -20,9 +20,12 @@ pytestmark = pytest.mark.slow
 def project(tmp_path, monkeypatch):
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["snapshot"]["demo"] = False
-    params["tracking"] = {"tracking_uri": f"sqlite:///{tmp_path}/mlflow.db",
-                          "artifact_root": str(tmp_path / "mlartifacts"), "experiment": "gating",
-                          "registered_model": "gating-model"}
+    params["tracking"] = {
+        "tracking_uri": f"sqlite:///{tmp_path}/mlflow.db",
+        "artifact_root": str(tmp_path / "mlartifacts"),
+        "experiment": "gating",
+        "registered_model": "gating-model",
+    }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     monkeypatch.chdir(tmp_path)
     for name in STAGES:
@@ -42,7 +45,7 @@ def test_failing_gate_stops_later_stages_and_writes_everything(project, monkeypa
     assert code == 1
     verdicts = {s["name"]: s["verdict"] for s in report["stages"]}
     assert verdicts["snapshot"] == "skipped" and verdicts["data"] == "pass" and verdicts["features"] == "fail"
-    later = [s for s in report["stages"] if s["name"] in STAGES[STAGES.index("training"):]]
+    later = [s for s in report["stages"] if s["name"] in STAGES[STAGES.index("training") :]]
     assert all(s["verdict"] == "skipped" and "failing gate 'features'" in s["reason"] for s in later)
     assert report["first_failure"]["stage"] == "features" and report["first_failure"]["check"] == "planted"
     assert (project / "out" / "data" / "evidence.txt").is_file()
@@ -50,7 +53,9 @@ def test_failing_gate_stops_later_stages_and_writes_everything(project, monkeypa
     mlflow.set_tracking_uri(f"sqlite:///{project}/mlflow.db")
     parent = mlflow.get_run(report["provenance"]["mlflow_run_id"])
     assert parent.info.status == "FAILED" and parent.data.tags["params_sha256"] == report["provenance"]["params_sha256"]
-    children = mlflow.search_runs(experiment_names=["gating"], filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    children = mlflow.search_runs(
+        experiment_names=["gating"], filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
+    )
     assert set(children["tags.mlflow.runName"]) == {"data", "features"}
 
 

@@ -122,9 +122,7 @@ def test_categories_quiet_inside_and_fire_on_a_new_category() -> None:
 
 def test_a_failed_suite_expectation_is_at_least_a_fail() -> None:
     """A reviewer may tighten `mostly`: an expectation GX failed is a fail even under the params limit."""
-    findings, _ = range_findings(
-        [share_outcome("expect_column_values_to_be_between", 0.5, success=False)], LIMIT
-    )
+    findings, _ = range_findings([share_outcome("expect_column_values_to_be_between", 0.5, success=False)], LIMIT)
     assert findings[0].severity is Severity.fail
 
 

@@ -51,19 +51,13 @@ def make_params(tmp_path: Path, **inputs: object) -> Params:
     )
 
 
-def write_splits(
-    tmp_path: Path, current: pd.DataFrame | None = None, test: pd.DataFrame | None = None
-) -> None:
+def write_splits(tmp_path: Path, current: pd.DataFrame | None = None, test: pd.DataFrame | None = None) -> None:
     frame(600).to_parquet(tmp_path / "train.parquet", index=False)
     (frame(200, shift=7) if test is None else test).to_parquet(tmp_path / "test.parquet", index=False)
-    (frame(200, shift=11) if current is None else current).to_parquet(
-        tmp_path / "current.parquet", index=False
-    )
+    (frame(200, shift=11) if current is None else current).to_parquet(tmp_path / "current.parquet", index=False)
 
 
-def run_stage(
-    tmp_path: Path, params: Params | None = None, run_id: str = "run-1"
-) -> tuple[StageOutput, Path]:
+def run_stage(tmp_path: Path, params: Params | None = None, run_id: str = "run-1") -> tuple[StageOutput, Path]:
     params = params or make_params(tmp_path)
     ctx = StageContext("data", params, tmp_path / f"out-{run_id}", run_id, collect(params))
     ctx.dir.mkdir(parents=True)
@@ -71,9 +65,7 @@ def run_stage(
 
 
 def problems(output: StageOutput) -> list[tuple[str, str, list[str]]]:
-    return [
-        (f.severity.value, f.check, f.columns) for f in output.findings if f.severity is not Severity.info
-    ]
+    return [(f.severity.value, f.check, f.columns) for f in output.findings if f.severity is not Severity.info]
 
 
 @pytest.fixture(scope="module")
@@ -102,9 +94,7 @@ def test_clean_data_is_quiet_and_the_suite_is_built_for_review(tmp_path: Path) -
     assert "uncommitted/" in (tmp_path / "gx" / ".gitignore").read_text().splitlines()
     for name in output.artifacts:
         assert (out / name).is_file(), name
-    assert {"validation_test.json", "validation_current.json", "data_docs/index.html"} <= set(
-        output.artifacts
-    )
+    assert {"validation_test.json", "validation_current.json", "data_docs/index.html"} <= set(output.artifacts)
     assert sum(a.startswith("data_docs/validations/") for a in output.artifacts) == 4
     results = json.loads((out / "validation_test.json").read_text())
     assert set(results) == {"inputs", "target"} and results["inputs"]["success"] is True
@@ -138,9 +128,7 @@ def test_a_hand_edited_suite_is_the_contract(tmp_path: Path, built_suite: Path) 
 
 
 @pytest.mark.parametrize("damage", ["unknown type", "bad json"])
-def test_a_broken_suite_is_an_input_error_naming_the_file(
-    tmp_path: Path, built_suite: Path, damage: str
-) -> None:
+def test_a_broken_suite_is_an_input_error_naming_the_file(tmp_path: Path, built_suite: Path, damage: str) -> None:
     """A stored suite GX cannot load whole is never rebuilt over or silently thinned: one-line ConfigError."""
     with_suite(tmp_path, built_suite)
     write_splits(tmp_path)
@@ -174,9 +162,7 @@ def test_pin_mismatch_fails(tmp_path: Path, built_suite: Path, pinned_in: str) -
     if pinned_in == "params":
         params = make_params(tmp_path, pins={"train": "0" * 32})
     else:
-        (tmp_path / "train.parquet.dvc").write_text(
-            "outs:\n- md5: " + "deadbeef" * 4 + "\n  path: train.parquet\n"
-        )
+        (tmp_path / "train.parquet.dvc").write_text("outs:\n- md5: " + "deadbeef" * 4 + "\n  path: train.parquet\n")
     output, _ = run_stage(tmp_path, params)
     versions = [f for f in output.findings if f.check == "data_version" and f.severity is Severity.fail]
     assert len(versions) == 1 and "train" in versions[0].message
@@ -193,9 +179,7 @@ def test_matching_pins_pass(tmp_path: Path, built_suite: Path) -> None:
     assert problems(output) == []
 
 
-def test_unlabelled_current_batch_is_not_failed_for_its_missing_target(
-    tmp_path: Path, built_suite: Path
-) -> None:
+def test_unlabelled_current_batch_is_not_failed_for_its_missing_target(tmp_path: Path, built_suite: Path) -> None:
     """Current traffic without the target column is validated on the inputs suite only."""
     with_suite(tmp_path, built_suite)
     write_splits(tmp_path, current=frame(200, shift=11).drop(columns=["y"]))
@@ -244,7 +228,7 @@ def test_each_fault_in_the_current_batch_fails(tmp_path: Path, built_suite: Path
     write_splits(tmp_path, current=inject(frame(200, shift=11)))
     output, _ = run_stage(tmp_path)
     failed = [f for f in output.findings if f.severity is Severity.fail]
-    assert any(
-        f.check == check and column in f.columns and f.message.startswith("current") for f in failed
-    ), [(f.check, f.columns, f.message) for f in failed]
+    assert any(f.check == check and column in f.columns and f.message.startswith("current") for f in failed), [
+        (f.check, f.columns, f.message) for f in failed
+    ]
     assert all(f.message.startswith("current") for f in failed)

@@ -146,8 +146,6 @@ def test_built_suites_pass_on_their_own_training_frame(tmp_path) -> None:  # noq
         suite = gxproject.add_suite(context, build(train, contract, DataParams(), {}))
         checkpoint = gxproject.checkpoint_for(context, "train", suite)
         outcomes = outcomes_of("train", suite.name, gxproject.validate(checkpoint, frame, "self-check"))
-        failed = [
-            (o.type, o.column, o.error, o.result.get("observed_value")) for o in outcomes if not o.success
-        ]
+        failed = [(o.type, o.column, o.error, o.result.get("observed_value")) for o in outcomes if not o.success]
         assert failed == [], failed
     assert {INPUTS, TARGET} <= {p.stem for p in (tmp_path / "gx" / "expectations").glob("*.json")}

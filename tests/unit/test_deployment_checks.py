@@ -25,12 +25,8 @@ BUDGET = Limit(warn=250.0, fail=1000.0)
 
 def _results(out, verdicts: dict[str, Verdict], run_id: str = RUN) -> None:
     for name, verdict in verdicts.items():
-        findings = (
-            [Finding(check="x", severity=Severity.fail, message="boom")] if verdict is Verdict.fail else []
-        )
-        StageResult(name=name, verdict=verdict, findings=findings, run_id=run_id).write(
-            out / name / "result.json"
-        )
+        findings = [Finding(check="x", severity=Severity.fail, message="boom")] if verdict is Verdict.fail else []
+        StageResult(name=name, verdict=verdict, findings=findings, run_id=run_id).write(out / name / "result.json")
 
 
 def _all_before(verdict: Verdict = Verdict.passed) -> dict[str, Verdict]:
@@ -112,10 +108,7 @@ def test_fingerprint_fires_on_another_model():
     )
     assert f.check == "wrong_model_deployed" and f.severity is Severity.fail
     assert f.message.startswith("served model is not the registered candidate")
-    assert (
-        abs(f.evidence["max_abs_diff"] - 0.1) < 1e-12
-        and f.evidence["served_hash"] != f.evidence["candidate_hash"]
-    )
+    assert abs(f.evidence["max_abs_diff"] - 0.1) < 1e-12 and f.evidence["served_hash"] != f.evidence["candidate_hash"]
 
 
 def test_fingerprint_fires_when_the_server_did_not_answer():

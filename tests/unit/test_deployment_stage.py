@@ -33,9 +33,7 @@ def _gates_passed(out, failed: str | None = None) -> None:
         bad = name == failed
         findings = [Finding(check="x", severity=Severity.fail, message="boom")] if bad else []
         verdict = Verdict.fail if bad else Verdict.passed
-        StageResult(name=name, verdict=verdict, findings=findings, run_id=RUN_ID).write(
-            out / name / "result.json"
-        )
+        StageResult(name=name, verdict=verdict, findings=findings, run_id=RUN_ID).write(out / name / "result.json")
 
 
 @contextmanager
@@ -97,9 +95,7 @@ def test_deployment_registers_serves_and_promotes(tiny):
     start = time.perf_counter()
     out = run(context(params, tmp, "deployment"))
     elapsed = time.perf_counter() - start
-    assert verdict_of(out.findings) is Verdict.passed, [
-        f.message for f in out.findings if f.severity != "info"
-    ]
+    assert verdict_of(out.findings) is Verdict.passed, [f.message for f in out.findings if f.severity != "info"]
     record = json.loads((tmp / "out" / "deployment" / REGISTERED_FILE).read_text())
     assert record["promoted"] is True and record["previous_version"] == str(older.version)
     assert record["tags"]["git_commit"] == "abc123" and record["tags"]["glassbox_run_id"] == RUN_ID

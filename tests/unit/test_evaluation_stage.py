@@ -162,8 +162,6 @@ def test_champion_needing_a_missing_column_is_reported_not_crashed(store: dict) 
 def test_test_set_not_matching_its_pin_fails(store: dict) -> None:
     """The trusted test set must be the pinned snapshot: another md5 is a fail."""
     inputs = store["params"].inputs.model_copy(update={"pins": {"test": "0" * 32}})
-    output, _, _ = run_stage(
-        store, store["good"], "pin", store["params"].model_copy(update={"inputs": inputs})
-    )
+    output, _, _ = run_stage(store, store["good"], "pin", store["params"].model_copy(update={"inputs": inputs}))
     [pin] = by_check(output.findings, "data_version")
     assert pin.severity is Severity.fail

@@ -44,9 +44,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
     root = tmp_path_factory.mktemp("monitoring")
     previous = mlflow.get_tracking_uri()
-    track = Tracking(
-        tracking_uri=f"sqlite:///{root}/mlflow.db", artifact_root=root / "artifacts", experiment="m"
-    )
+    track = Tracking(tracking_uri=f"sqlite:///{root}/mlflow.db", artifact_root=root / "artifacts", experiment="m")
     tracking.configure(track)
     train = frame(3000, 1)
     train_path = root / "train.parquet"

@@ -10,7 +10,9 @@ from tasks.result import Finding, Severity, StageResult, Verdict, judge, verdict
 
 def _res(name: str, verdict: Verdict, run_id: str = "r1", check: str = "c") -> StageResult:
     sev = {Verdict.fail: Severity.fail, Verdict.warn: Severity.warn}.get(verdict, Severity.info)
-    return StageResult(name=name, verdict=verdict, run_id=run_id, findings=[Finding(check=check, severity=sev, message="m")])
+    return StageResult(
+        name=name, verdict=verdict, run_id=run_id, findings=[Finding(check=check, severity=sev, message="m")]
+    )
 
 
 def test_judge_levels():
@@ -33,13 +35,19 @@ def test_evidence_is_plain_json():
 def test_verdict_is_the_worst_finding():
     """A stage's verdict is derived from its findings, never set by hand."""
     assert verdict_of([]) is Verdict.passed
-    fs = [Finding(check="a", severity=Severity.warn, message=""), Finding(check="b", severity=Severity.fail, message="")]
+    fs = [
+        Finding(check="a", severity=Severity.warn, message=""),
+        Finding(check="b", severity=Severity.fail, message=""),
+    ]
     assert verdict_of(fs) is Verdict.fail
 
 
 def test_failing_gate_skips_later_stages_with_the_reason():
     """After a failing gate every later stage is skipped and says which gate stopped it."""
-    results = {"snapshot": _res("snapshot", Verdict.passed), "data": _res("data", Verdict.fail, check="schema")}
+    results = {
+        "snapshot": _res("snapshot", Verdict.passed),
+        "data": _res("data", Verdict.fail, check="schema"),
+    }
     stages = complete_results(results, "r1", gates=["data"])
     assert [s.verdict for s in stages][:2] == [Verdict.passed, Verdict.fail]
     assert all(s.verdict is Verdict.skipped for s in stages[2:])
@@ -77,12 +85,20 @@ def test_report_files_and_changes_since_last_good(tmp_path):
     """The report has the contract's keys, comes in three formats, and names what changed since the last good run."""
     previous = {
         "run_id": "r1",
-        "provenance": {"git_commit": "a", "params_sha256": "p", "data_hashes": {"train": "x1"}, "packages": {}},
+        "provenance": {
+            "git_commit": "a",
+            "params_sha256": "p",
+            "data_hashes": {"train": "x1"},
+            "packages": {},
+        },
         "stages": [{"name": "training", "verdict": "pass", "metrics": {"auc": 0.7}}],
     }
     (tmp_path / "last_good.json").write_text(json.dumps(previous))
-    stages = complete_results({"training": StageResult(name="training", verdict=Verdict.warn, run_id="r2",
-                                                       metrics={"auc": 0.65})}, "r2", gates=[])
+    stages = complete_results(
+        {"training": StageResult(name="training", verdict=Verdict.warn, run_id="r2", metrics={"auc": 0.65})},
+        "r2",
+        gates=[],
+    )
     report = build_report(_Run(), stages, tmp_path)
     write_report(report, tmp_path)
     data = json.loads((tmp_path / "report.json").read_text())

@@ -49,9 +49,7 @@ def test_parity_fires_and_names_the_worst_rows():
 
 def test_parity_counts_rows_the_offline_model_could_not_score():
     """A row the server answered but the model offline could not score is a disagreement, not a match."""
-    f = served_vs_offline(
-        _log([0.1, 0.5], [0.1, float("nan")]), 1e-9, MISMATCH, None, {"test": "ValueError: x"}
-    )
+    f = served_vs_offline(_log([0.1, 0.5], [0.1, float("nan")]), 1e-9, MISMATCH, None, {"test": "ValueError: x"})
     assert f.severity is Severity.fail and f.evidence["offline_errors"] == {"test": "ValueError: x"}
 
 
@@ -90,10 +88,7 @@ def test_input_types_fire_on_strings_for_numbers():
     frame = pd.DataFrame({"n": ["1", "2"], "d": [0.5, 1.5]})
     f = input_types(frame, {"n": "long", "d": "double"}, TYPES, "current")
     assert f.severity is Severity.fail and f.columns == ["n"]
-    assert (
-        f.evidence["columns"]["n"]["expected"] == "long"
-        and f.evidence["columns"]["n"]["received"] == "string"
-    )
+    assert f.evidence["columns"]["n"]["expected"] == "long" and f.evidence["columns"]["n"]["received"] == "string"
 
 
 def test_input_types_fire_on_floats_for_ints():

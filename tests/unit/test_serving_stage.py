@@ -48,9 +48,7 @@ def train_tiny(tmp: Path) -> tuple[Params, ModelRef, pd.DataFrame]:
     for name, df in (("train", train), ("test", test), ("current", current)):
         paths[name] = tmp / f"{name}.parquet"
         df.to_parquet(paths[name], index=False)
-    pipe = build_model(
-        ModelSpec(estimator="sklearn.linear_model.LogisticRegression"), ["carrier"], FEATURES[1:]
-    )
+    pipe = build_model(ModelSpec(estimator="sklearn.linear_model.LogisticRegression"), ["carrier"], FEATURES[1:])
     pipe.fit(train[FEATURES], train["late"])
     with mlflow.start_run(experiment_id=exp_id) as r:
         info = log_model(pipe, train[FEATURES])
@@ -105,9 +103,7 @@ def test_serving_stage_end_to_end_on_a_real_server(tiny, tmp_path):
     assert len(log) == 150 + 120 and log["source"].value_counts().to_dict() == {"test": 150, "current": 120}
     assert (log["status"] == 200).all() and log["batch"].nunique() == 3 + 2
     first = log[log["source"] == "test"].reset_index(drop=True)
-    assert first["flight_id"].tolist() == test["flight_id"].tolist() and first["row"].tolist() == list(
-        range(150)
-    )
+    assert first["flight_id"].tolist() == test["flight_id"].tolist() and first["row"].tolist() == list(range(150))
     assert np.array_equal(first["score"].to_numpy(), first["offline_score"].to_numpy())
     assert str(log["served_at"].dtype).endswith("UTC]") and (log["model_id"] == ref.model_id).all()
     assert out.metrics["rows_served"] == 270 and out.metrics["mismatch_share"] == 0.0
