@@ -1,4 +1,4 @@
-"""`glassbox run | stage | serve | retrained`: parse, load params once, call, map the outcome to an exit code.
+"""`glassbox run | stage | inject | serve | retrained`: parse, load params once, call, map the outcome to an exit code.
 
 Exit codes: 0 no gate failed; 1 a gate failed (everything was still written); 2 a usage, config or input
 error, reported as one line on stderr.
@@ -44,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="serve the nightly and on-retrain deployments (needs PREFECT_API_URL)")
     s.add_argument("--params", default="params.yaml", type=Path)
     s.add_argument("--out", default="reports/latest", type=Path)
+    s = sub.add_parser("inject", help="plant one known fault into a copy of the demo and run the flow on it")
+    s.add_argument("fault", nargs="?", help="a fault id (see --list)")
+    s.add_argument("--list", action="store_true", help="list the faults with their layer")
+    s.add_argument("--params", default="params.yaml", type=Path)
+    s.add_argument(
+        "--out", default=None, type=Path, help="where the copy and its report go (default reports/inject/FAULT)"
+    )
     s = sub.add_parser("retrained", help="tell the Prefect server a retrain completed (starts on-retrain)")
     s.add_argument("--params", default="params.yaml", type=Path)
     s.add_argument("--model-uri", default=None)
@@ -119,6 +126,32 @@ def cmd_serve(params_path: Path, out: Path) -> int:
     return 0
 
 
+def cmd_inject(fault: str | None, show: bool, params_path: Path, out: Path | None) -> int:
+    """Never touches the user's data or the pinned snapshot: the fault goes into a copy with its own stores."""
+    load_params(params_path)
+    from tasks.faults import list_faults
+    from tasks.faults.inject import inject
+
+    faults = list_faults()
+    if show or fault is None:
+        width = max(len(f.id) for f in faults)
+        for f in faults:
+            print(f"{f.id:<{width}}  {f.layer:<10}  {f.description}")
+        return 0 if show else 2
+    known = {f.id: f for f in faults}
+    if fault not in known:
+        raise ConfigError(f"unknown fault {fault!r}; `glassbox inject --list` lists them")
+    out = out or Path("reports") / "inject" / fault
+    planted_params = inject(fault, params_path, out)
+    code = cmd_run(planted_params, out / "reports")
+    report = json.loads((out / "reports" / "report.json").read_text())
+    first = (report.get("first_failure") or {}).get("stage")
+    expected = known[fault].layer
+    verdict = "caught in its layer" if first == expected else f"expected the {expected} layer to fail first"
+    print(f"inject {fault}: first failing layer {first or 'none'}; {verdict}")
+    return code
+
+
 def cmd_retrained(params_path: Path, model_uri: str | None, version: str | None) -> int:
     params = load_params(params_path)
     from deployments.schedules import emit_retrain_completed
@@ -142,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args.params, args.out)
         if args.command == "stage":
             return cmd_stage(args.name, args.params, args.out)
+        if args.command == "inject":
+            return cmd_inject(args.fault, args.list, args.params, args.out)
         if args.command == "retrained":
             return cmd_retrained(args.params, args.model_uri, args.version)
         return cmd_serve(args.params, args.out)

@@ -39,10 +39,14 @@ def feature_columns(inputs: Inputs, df: pd.DataFrame) -> list[str]:
 
 
 def categorical_columns(inputs: Inputs, df: pd.DataFrame, features: list[str]) -> list[str]:
-    """`inputs.categorical`, or the features whose dtype is not numeric or boolean."""
+    """`inputs.categorical`, or the features whose dtype is not numeric or boolean (text columns excluded)."""
     if inputs.categorical is not None:
         return list(inputs.categorical)
-    return [c for c in features if not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]))]
+    return [
+        c
+        for c in features
+        if c not in inputs.text and not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]))
+    ]
 
 
 def binary_target(df: pd.DataFrame, target: str, path: Path) -> pd.Series:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from tasks.params import ConfigError, ModelSpec
 
@@ -29,8 +30,26 @@ def _import(path: str, sep: str) -> Any:
         raise ConfigError(f"params.yaml: model: cannot import {path!r} ({e})") from None
 
 
-def build_preprocessor(categorical: list[str], numeric: list[str]) -> ColumnTransformer:
-    """The standard preprocessing: impute, scale numbers, one-hot categories (unknown ones ignored)."""
+# Model inputs per text column: the most frequent tokens of the training text. A bound, so a free-text column
+# cannot blow up the feature count; tokens beyond it are out of vocabulary (the features layer measures how many).
+TEXT_VOCABULARY = 50
+
+
+def text_pipeline() -> Pipeline:
+    """Missing text is the empty document; the 2-D column is flattened to the documents a vectorizer reads."""
+    return make_pipeline(
+        SimpleImputer(strategy="constant", fill_value=""),
+        FunctionTransformer(np.ravel, feature_names_out="one-to-one"),
+        CountVectorizer(max_features=TEXT_VOCABULARY, binary=True, dtype=np.float64),
+    )
+
+
+def build_preprocessor(
+    categorical: list[str], numeric: list[str], text: list[str] | tuple[str, ...] = ()
+) -> ColumnTransformer:
+    """The standard preprocessing: impute, scale numbers, one-hot categories (unknown ones ignored), and a
+    bounded bag of words per text column (its vocabulary is a training artifact the features layer checks).
+    Output is dense: the default estimator (HistGradientBoosting) does not take sparse input."""
     return ColumnTransformer(
         [
             ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
@@ -38,17 +57,22 @@ def build_preprocessor(categorical: list[str], numeric: list[str]) -> ColumnTran
                 "cat",
                 make_pipeline(
                     SimpleImputer(strategy="constant", fill_value="__missing__"),
-                    OneHotEncoder(handle_unknown="ignore", max_categories=64, sparse_output=False),
+                    OneHotEncoder(handle_unknown="ignore", max_categories=32, sparse_output=False),
                 ),
                 categorical,
             ),
+            *[(f"text_{col}", text_pipeline(), [col]) for col in text],
         ],
         remainder="drop",
-        verbose_feature_names_out=False,
+        sparse_threshold=0.0,
+        # prefixed names: tokens of two text columns (or a token and a column name) would otherwise collide
+        verbose_feature_names_out=bool(text),
     )
 
 
-def build_model(spec: ModelSpec, categorical: list[str], numeric: list[str]) -> Pipeline:
+def build_model(
+    spec: ModelSpec, categorical: list[str], numeric: list[str], text: list[str] | tuple[str, ...] = ()
+) -> Pipeline:
     """An unfitted pipeline whose last step is the estimator and whose earlier steps are the preprocessing."""
     if spec.factory:
         made = _import(spec.factory, ":")(**spec.params)
@@ -61,7 +85,7 @@ def build_model(spec: ModelSpec, categorical: list[str], numeric: list[str]) -> 
             est = est_cls(**spec.params)
         except TypeError as e:
             raise ConfigError(f"params.yaml: model.params: {e}") from None
-        pipe = Pipeline([("preprocess", build_preprocessor(categorical, numeric)), ("model", est)])
+        pipe = Pipeline([("preprocess", build_preprocessor(categorical, numeric, text)), ("model", est)])
     return seeded(pipe, spec.seed)
 
 
@@ -86,6 +110,7 @@ class ModelRef:
     run_id: str
     features: list[str]
     categorical: list[str]
+    text: list[str] = field(default_factory=list)
 
     def write(self, folder: Path) -> None:
         (folder / MODEL_FILE).write_text(json.dumps(self.__dict__, indent=2) + "\n")

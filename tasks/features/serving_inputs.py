@@ -15,6 +15,7 @@ _RANK = {Severity.info: 0, Severity.warn: 1, Severity.fail: 2}
 def unseen_categories(
     train: pd.DataFrame, batch: pd.DataFrame, columns: list[str], p: FeaturesParams, batch_name: str
 ) -> list[Finding]:
+    """Categories the model's encoders never learned: share of batch rows, and the new values with counts."""
     findings = []
     for col in columns:
         seen = set(train[col].dropna().astype(str))
@@ -31,7 +32,7 @@ def unseen_categories(
                 p.unseen_category_share.warn,
                 p.unseen_category_share.fail,
                 f"{batch_name}: {col!r} has {new.nunique()} categories training never saw, in {share:.2%} "
-                f"of rows: {', '.join(counts.index[:5])}",
+                f"of rows: {', '.join(f'{v!r} ({n:,} rows)' for v, n in counts.head(5).items())}",
                 columns=[col],
                 evidence={"batch": batch_name, "rows": len(new), "values": counts.to_dict()},
             )
@@ -42,8 +43,9 @@ def unseen_categories(
 def out_of_range(
     train: pd.DataFrame, batch: pd.DataFrame, columns: list[str], p: FeaturesParams, batch_name: str
 ) -> list[Finding]:
-    """Warn where the model extrapolates (outside the training range); fail where values are far beyond
-    anything trained on (outside the range widened by `range_margin` spans)."""
+    """Warn where the model extrapolates (outside the training range, `extrapolation_share`); fail where values
+    are impossible for it: far beyond anything trained on (outside the range widened by `range_margin` spans),
+    or of a sign training never had (`out_of_range_share`)."""
     findings = []
     for col in columns:
         ref = pd.to_numeric(train[col], errors="coerce").dropna()
@@ -55,24 +57,38 @@ def out_of_range(
         wide_lo, wide_hi = lo - pad, hi + pad
         if lo >= 0:
             wide_lo = max(wide_lo, 0.0)
+        if hi <= 0:
+            wide_hi = min(wide_hi, 0.0)
         outside = (cur < lo) | (cur > hi)
         far = (cur < wide_lo) | (cur > wide_hi)
         if not outside.any():
             continue
-        share, far_share = float(outside.mean()), float(far.mean())
-        limit = p.out_of_range_share
+        n = max(len(batch), 1)
+        share, far_share = float(outside.sum() / n), float(far.sum() / n)
         severity = max(
-            severity_for(far_share, None, limit.fail),
-            severity_for(share, limit.warn, None),
+            severity_for(far_share, p.out_of_range_share.warn, p.out_of_range_share.fail),
+            severity_for(share, p.extrapolation_share.warn, p.extrapolation_share.fail),
             key=_RANK.__getitem__,
         )
-        examples = np.unique(cur[far if far.any() else outside].to_numpy())[:10].tolist()
+        shown = cur[far if far.any() else outside]
+        examples = np.unique(shown.to_numpy())[:10].tolist()
+        shown_values = ", ".join(f"{v:g}" for v in examples[:5])
+        if far.any():
+            message = (
+                f"{batch_name}: {col!r}: {far_share:.2%} of rows beyond the allowed range [{wide_lo:g}, {wide_hi:g}] "
+                f"(the training range [{lo:g}, {hi:g}] widened by {p.range_margin:g} spans), e.g. {shown_values}; "
+                f"{share:.2%} outside the training range"
+            )
+        else:
+            message = (
+                f"{batch_name}: {col!r}: {share:.2%} of rows outside the training range [{lo:g}, {hi:g}] (the model "
+                f"extrapolates), e.g. {shown_values}; none beyond the allowed [{wide_lo:g}, {wide_hi:g}]"
+            )
         findings.append(
             Finding(
                 check="out_of_range",
                 severity=severity,
-                message=f"{batch_name}: {col!r} outside the training range [{lo:g}, {hi:g}] in {share:.2%} of rows, "
-                f"beyond the allowed [{wide_lo:g}, {wide_hi:g}] in {far_share:.2%}; e.g. {examples[:5]}",
+                message=message,
                 columns=[col],
                 evidence={
                     "batch": batch_name,
@@ -81,8 +97,9 @@ def out_of_range(
                     "share_outside_training": share,
                     "share_beyond_allowed": far_share,
                     "values": examples,
-                    "warn": p.out_of_range_share.warn,
-                    "fail": p.out_of_range_share.fail,
+                    "rows_beyond_allowed": int(far.sum()),
+                    "extrapolation_share": p.extrapolation_share.model_dump(),
+                    "out_of_range_share": p.out_of_range_share.model_dump(),
                 },
             )
         )

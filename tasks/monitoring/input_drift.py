@@ -3,7 +3,7 @@ carries the gate, so one seasonal column among many does not stop a run but a br
 
 from __future__ import annotations
 
-from tasks.monitoring.evidently_drift import ColumnDrift
+from tasks.drift import ColumnDrift
 from tasks.params import Limit
 from tasks.result import Finding, Severity, judge
 

@@ -3,7 +3,7 @@ by normed Wasserstein distance (in reference standard deviations)."""
 
 from __future__ import annotations
 
-from tasks.monitoring.evidently_drift import ColumnDrift
+from tasks.drift import ColumnDrift
 from tasks.params import Limit
 from tasks.result import Finding, Severity, judge
 

@@ -8,9 +8,9 @@ import re
 import numpy as np
 
 from tasks.context import StageContext
+from tasks.drift import measure_drift
 from tasks.frames import load_inputs
 from tasks.modeling import ModelRef, load_sklearn, positive_scores
-from tasks.monitoring.evidently_drift import measure_drift
 from tasks.monitoring.inference_log import SCORE, load_current, reference_sample
 from tasks.monitoring.input_drift import check_drifted_share, column_findings, unmeasured_findings
 from tasks.monitoring.prediction_drift import check_prediction_drift
@@ -56,7 +56,8 @@ def run(ctx: StageContext) -> StageOutput:
     reference = reference_sample(train[ref.features], m.reference_rows, m.seed)
     reference[pred] = positive_scores(load_sklearn(ref.model_uri), reference[ref.features])
 
-    categorical = [c for c in ref.features if c in ref.categorical]
+    # Free text is compared as a categorical value: its drift is a change in what is written.
+    categorical = [c for c in ref.features if c in ref.categorical or c in ref.text]
     numeric = [c for c in ref.features if c not in categorical]
     thresholds = {c: m.column_drift_threshold for c in ref.features}
     # The report's own "detected" flag for the scores follows the warn level of the gate that judges them.

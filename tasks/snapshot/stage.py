@@ -35,6 +35,8 @@ def build_flights(data_dir: Path) -> tuple[pd.DataFrame, int]:
     # Weather is keyed by origin and the UTC hour: join on UTC, never on the local year/month/day/hour.
     weather = weather.drop_duplicates(["origin", "time_hour"])[["origin", "time_hour", *WEATHER]]
     df = flights.merge(weather, on=["origin", "time_hour"], how="left", validate="many_to_one")
+    airlines = pd.read_csv(data_dir / "airlines.csv").set_index("carrier")["name"]
+    airports = pd.read_csv(data_dir / "airports.csv").set_index("faa")["name"]
     no_arrival = int(df["arr_delay"].isna().sum())
     df = df[df["arr_delay"].notna()].copy()
     local_date = pd.to_datetime(dict(year=df["year"], month=df["month"], day=df["day"]))
@@ -52,6 +54,13 @@ def build_flights(data_dir: Path) -> tuple[pd.DataFrame, int]:
             "carrier": df["carrier"],
             "origin": df["origin"],
             "dest": df["dest"],
+            # A real text feature: the route as a person writes it (airports the package does not name keep
+            # their code).
+            "route": df["carrier"].map(airlines).fillna(df["carrier"])
+            + " from "
+            + df["origin"].map(airports).fillna(df["origin"])
+            + " to "
+            + df["dest"].map(airports).fillna(df["dest"]),
             "distance": df["distance"].astype("int64"),
             "sched_hour": df["hour"].astype("int64"),
             "month": df["month"].astype("int64"),

@@ -20,6 +20,7 @@ from tasks.modeling import ModelRef, build_model, log_model
 from tasks.params import ConfigError
 from tasks.result import Finding, Severity, StageOutput
 from tasks.training.checks import generalisation_gap, reproducibility, score
+from tasks.training.splits import split_findings, split_metrics
 
 
 def validation_split(
@@ -40,12 +41,24 @@ def run(ctx: StageContext) -> StageOutput:
     inputs, p, spec = ctx.params.inputs, ctx.params.training, ctx.params.model
     manifest = json.loads((ctx.of("features") / MANIFEST).read_text())
     features, categorical, numeric = manifest["features"], manifest["categorical"], manifest["numeric"]
-    train = load_inputs(inputs, ("train",))["train"]
+    text = manifest.get("text", [])
+    frames = load_inputs(inputs, ("train", "test"))
+    train = frames["train"]
     y = binary_target(train, inputs.target, inputs.train).to_numpy()
     X = train[features]
-    findings: list[Finding] = []
+    # Before fitting: a test set that training has seen (or whose future it has seen) voids every score.
+    findings: list[Finding] = split_findings(
+        train,
+        frames["test"],
+        key=inputs.id,
+        timestamp=inputs.timestamp,
+        columns=[*features, inputs.target],
+        by_key=p.split_overlap_share,
+        by_row=p.split_overlap_row_excess,
+        temporal=p.temporal_overlap_share,
+    )
 
-    template = build_model(spec, categorical, numeric)
+    template = build_model(spec, categorical, numeric, text)
     if manifest["preprocessor"]:
         pre = load_preprocessor(ctx.of("features") / manifest["preprocessor"])
         Xf = as_matrix(pre.transform(X))
@@ -84,6 +97,7 @@ def run(ctx: StageContext) -> StageOutput:
         run_id=ctx.mlflow_run_id or "",
         features=features,
         categorical=categorical,
+        text=text,
     )
     ref.write(ctx.dir)
     metrics = {
@@ -93,5 +107,6 @@ def run(ctx: StageContext) -> StageOutput:
         "repro_max_abs_diff": float(np.max(np.abs(val_scores[0] - val_scores[1]))),
         "fit_rows": float(len(fit_idx)),
         "validation_rows": float(len(val_idx)),
+        **split_metrics(findings),
     }
     return StageOutput(findings=findings, artifacts=["model.json"], metrics=metrics)

@@ -28,7 +28,7 @@ def frame(rows: int, shift: int = 0) -> pd.DataFrame:
             "kind": np.array(["a", "b", "c"])[i % 3],
             "km": (10 + (i * 7) % 500).astype("int64"),
             "temp": np.where(i % 20 == 0, np.nan, -5.0 + (i % 80) * 0.5),
-            "y": (i % 4 == 0).astype("int64"),
+            "y": (i * 7919 % 17 < 4).astype("int64"),  # no feature determines it: 17 is prime to their periods
         }
     )
 
@@ -127,6 +127,31 @@ def test_a_hand_edited_suite_is_the_contract(tmp_path: Path, built_suite: Path) 
     assert ("fail", "out_of_range_share", ["km"]) in problems(output)
 
 
+def test_the_target_suite_stores_the_reference_label_profile(tmp_path: Path, built_suite: Path) -> None:
+    """The suite built from training carries the label profile later snapshots are judged against: the
+    label rate, a sketch of labelled rows, the related features and the label-noise baseline."""
+    profile = json.loads((built_suite / "expectations" / "target.json").read_text())["meta"]["glassbox"]
+    profile = profile["label_profile"]
+    assert profile["target"] == "y" and 0.2 < profile["label_rate"] < 0.3 and profile["keyed_by"] == "row_id"
+    assert len(profile["labels"]["keys"].split()) == len(profile["labels"]["values"]) == 600
+    assert {r["column"] for r in profile["relations"]} == {"kind", "km", "temp"}
+    assert 0 <= profile["label_noise"]["flagged_share"] <= 1
+
+
+def test_a_relabelled_training_snapshot_fails_against_the_stored_profile(tmp_path: Path, built_suite: Path) -> None:
+    """A new training snapshot whose rows carry other labels than the reviewed one: target_logic_changed
+    fails, saying how many of the shared rows changed."""
+    with_suite(tmp_path, built_suite)
+    write_splits(tmp_path)
+    train = frame(600)
+    train["y"] = np.where(np.arange(600) % 5 == 0, 1, train["y"])
+    train.to_parquet(tmp_path / "train.parquet", index=False)
+    output, _ = run_stage(tmp_path)
+    logic = [f for f in output.findings if f.check == "target_logic_changed"]
+    assert len(logic) == 1 and logic[0].severity is Severity.fail
+    assert logic[0].evidence["relabelled"]["shared"] == 600 and logic[0].evidence["relabelled"]["1_to_0"] == 0
+
+
 @pytest.mark.parametrize("damage", ["unknown type", "bad json"])
 def test_a_broken_suite_is_an_input_error_naming_the_file(tmp_path: Path, built_suite: Path, damage: str) -> None:
     """A stored suite GX cannot load whole is never rebuilt over or silently thinned: one-line ConfigError."""
@@ -206,16 +231,20 @@ FAULTS: dict[str, tuple[Callable[[pd.DataFrame], pd.DataFrame], tuple[str, str]]
     "added column": (lambda d: d.assign(extra=1), ("schema", "extra")),
     "numbers as strings": (lambda d: d.assign(km=d["km"].astype(str)), ("schema", "km")),
     "null spike": (lambda d: d.assign(temp=d["temp"].mask(_mask(d, 0.25))), ("null_share", "temp")),
+    "unit change x100": (lambda d: d.assign(km=d["km"] * 100), ("inconsistent_values", "km")),
+    "labels not 0/1": (lambda d: d.assign(y=d["y"] * 2), ("unexpected_category_share", "y")),
+}
+
+# Values the model meets at serving: the features layer judges them, the data layer reports them as info.
+SERVING_FAULTS: dict[str, tuple[Callable[[pd.DataFrame], pd.DataFrame], tuple[str, str]]] = {
     "negative distance": (
         lambda d: d.assign(km=d["km"].where(~_mask(d, 0.1), -d["km"])),
         ("out_of_range_share", "km"),
     ),
-    "unit change x100": (lambda d: d.assign(km=d["km"] * 100), ("out_of_range_share", "km")),
     "new category": (
         lambda d: d.assign(kind=d["kind"].where(~_mask(d, 0.2), "z")),
         ("unexpected_category_share", "kind"),
     ),
-    "labels not 0/1": (lambda d: d.assign(y=d["y"] * 2), ("unexpected_category_share", "y")),
 }
 
 
@@ -232,3 +261,16 @@ def test_each_fault_in_the_current_batch_fails(tmp_path: Path, built_suite: Path
         (f.check, f.columns, f.message) for f in failed
     ]
     assert all(f.message.startswith("current") for f in failed)
+
+
+@pytest.mark.parametrize("fault", list(SERVING_FAULTS))
+def test_serving_value_faults_are_left_to_the_features_layer(tmp_path: Path, built_suite: Path, fault: str) -> None:
+    """Out-of-range values and unseen categories in the current batch do not fail the data stage: the GX
+    result is kept as info that names the column and the features-layer check that judges it."""
+    inject, (check, column) = SERVING_FAULTS[fault]
+    with_suite(tmp_path, built_suite)
+    write_splits(tmp_path, current=inject(frame(200, shift=11)))
+    output, _ = run_stage(tmp_path)
+    assert [f for f in output.findings if f.severity is Severity.fail] == []
+    noted = [f for f in output.findings if f.check == check and column in f.columns]
+    assert noted and all(f.severity is Severity.info and "features layer" in f.message for f in noted)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.monitoring.evidently_drift import CATEGORICAL_METHOD, NUMERIC_METHOD, ColumnDrift, measure_drift
+from tasks.drift import CATEGORICAL_METHOD, NUMERIC_METHOD, ColumnDrift, measure_drift
 from tasks.monitoring.input_drift import check_drifted_share, column_findings, unmeasured_findings
 from tasks.monitoring.prediction_drift import check_prediction_drift
 from tasks.params import Limit

@@ -1,0 +1,171 @@
+"""`glassbox inject FAULT`: a self-contained faulty copy of the demo project in its own folder.
+
+The folder holds the planted data files, a copy of the project's reviewed GX suite (the contract the fault is
+judged against), its own MLflow store (a faulty model never reaches the project's registry) and a
+params.yaml that points at all of it, with the snapshot stage off and the data files pinned as planted.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from tasks.faults.catalog import FAULTS, Fault, list_faults
+from tasks.params import ConfigError, Params, SnapshotParams, load_params
+from tasks.provenance import file_md5
+from tasks.snapshot.stage import build_flights, package_data_dir, split_demo, write_snapshot
+
+__all__ = ["inject", "list_faults", "write_clean", "clean_frames"]
+
+PINNED = ("train", "test")  # the snapshots; the current batch is traffic and changes every day
+
+
+@cache
+def _built(snapshot_json: str) -> dict[str, pd.DataFrame]:
+    snapshot = SnapshotParams.model_validate_json(snapshot_json)
+    df, _ = build_flights(package_data_dir())
+    return split_demo(df, snapshot)
+
+
+def clean_frames(snapshot: SnapshotParams) -> dict[str, pd.DataFrame]:
+    """The demo's train / test / current frames as the snapshot stage builds them (built once per process
+    and settings; each call returns copies)."""
+    return {name: df.copy() for name, df in _built(snapshot.model_dump_json()).items()}
+
+
+def _project(project_params_path: Path) -> tuple[Params, dict, Path]:
+    path = Path(project_params_path)
+    params = load_params(path)
+    if not params.snapshot.demo:
+        raise ConfigError(f"{path}: snapshot.demo is false: faults are planted into the bundled demo only")
+    return params, yaml.safe_load(path.read_text()), path.resolve().parent
+
+
+def _suite_source(params: Params, root: Path) -> Path:
+    suite = params.data.suite_dir if params.data.suite_dir.is_absolute() else root / params.data.suite_dir
+    return suite.resolve()
+
+
+def _write(
+    frames: dict[str, pd.DataFrame],
+    params: Params,
+    raw: dict,
+    root: Path,
+    out_dir: Path,
+    *,
+    pins: dict[str, str] | None,
+    extra_features: tuple[str, ...],
+    header: str,
+    suite: Literal["copy", "copy_if_any", "build"],
+) -> Path:
+    """Write the frames, the suite and params.yaml. `suite`: copy the project's reviewed suite (it must
+    exist), copy it when there is one, or copy none so the data stage builds it from the written snapshot."""
+    out_dir = Path(out_dir).resolve()
+    suite_src = _suite_source(params, root)
+    if out_dir == root or suite_src.is_relative_to(out_dir):
+        raise ConfigError(f"{out_dir}: choose a folder outside the project (it would overwrite the project's files)")
+    has_suite = any((suite_src / "expectations").glob("*.json"))
+    if suite == "copy" and not has_suite:
+        raise ConfigError(
+            f"{suite_src / 'expectations'}: no reviewed GX suite to judge the fault against; "
+            "run `glassbox run` on the clean demo first"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = out_dir / "data"
+    shutil.rmtree(data, ignore_errors=True)
+    shutil.rmtree(out_dir / "gx", ignore_errors=True)
+    inputs = params.inputs.model_copy(update={name: data / f"{name}.parquet" for name in ("train", "test", "current")})
+    write_snapshot(frames, inputs)
+    if has_suite and suite != "build":
+        shutil.copytree(suite_src, out_dir / "gx", ignore=shutil.ignore_patterns("uncommitted", "__pycache__"))
+
+    found = {name: file_md5(inputs.files()[name]) for name in PINNED}
+    raw_inputs = dict(raw["inputs"])
+    raw_inputs.update({name: str(path) for name, path in inputs.files().items()})
+    raw_inputs["pins"] = {**found, **(pins or {})}
+    if extra_features and raw_inputs.get("features") is not None:
+        raw_inputs["features"] = [
+            *raw_inputs["features"],
+            *[c for c in extra_features if c not in raw_inputs["features"]],
+        ]
+    tracking = params.tracking
+    written = {
+        **raw,
+        "inputs": raw_inputs,
+        "tracking": {
+            "tracking_uri": f"sqlite:///{out_dir / 'mlflow.db'}",
+            "artifact_root": str(out_dir / "mlartifacts"),
+            "experiment": tracking.experiment,
+            "registered_model": tracking.registered_model,
+        },
+        "snapshot": {**raw.get("snapshot", {}), "demo": False},
+        # The data files are written here, so no snapshot stage runs and it is no gate of this project.
+        "gates": [g for g in params.gates if g != "snapshot"],
+        "data": {**raw.get("data", {}), "suite_dir": str(out_dir / "gx")},
+    }
+    Params.model_validate(written)  # what we write must load
+    path = out_dir / "params.yaml"
+    path.write_text(header + yaml.safe_dump(written, sort_keys=False))
+    return path
+
+
+def _clean_md5(frames: dict[str, pd.DataFrame], params: Params, name: str) -> str | None:
+    """The md5 the clean snapshot file has, written exactly as the snapshot stage writes it."""
+    with tempfile.TemporaryDirectory(prefix="glassbox-clean-") as tmp:
+        inputs = params.inputs.model_copy(update={n: Path(tmp) / f"{n}.parquet" for n in ("train", "test", "current")})
+        write_snapshot(frames, inputs)
+        return file_md5(inputs.files()[name])
+
+
+def inject(fault_id: str, project_params_path: Path | str, out_dir: Path | str, *, seed: int | None = None) -> Path:
+    """Plant `fault_id` into the demo built with the project's settings and write a faulty project into
+    `out_dir`; returns its params.yaml, ready for `glassbox run --params`."""
+    fault: Fault | None = FAULTS.get(fault_id)
+    if fault is None:
+        raise ConfigError(f"unknown fault {fault_id!r}; known: {', '.join(FAULTS)}")
+    params, raw, root = _project(Path(project_params_path))
+    clean = clean_frames(params.snapshot)
+    rng = np.random.default_rng(params.snapshot.seed if seed is None else seed)
+    planted = fault.plant(clean, rng)
+    pins = {"train": _clean_md5(clean, params, "train")} if fault.keeps_training_pin else None
+    header = (
+        f"# glassbox inject {fault.id}: {fault.description}.\n"
+        f"# Planted: {fault.planted}\n"
+        f"# Expected: layer {fault.layer}, check {fault.check}, severity {fault.severity.value}.\n"
+    )
+    return _write(
+        planted,
+        params,
+        raw,
+        root,
+        Path(out_dir),
+        pins=pins,
+        extra_features=fault.extra_features,
+        header=header,
+        suite="build" if fault.there_from_day_one else "copy",
+    )
+
+
+def write_clean(project_params_path: Path | str, out_dir: Path | str) -> Path:
+    """The same layout with nothing planted: the control every fault is compared with. Without a stored
+    suite in the project, the data stage builds one from this clean training snapshot."""
+    params, raw, root = _project(Path(project_params_path))
+    header = "# glassbox: the clean demo in the layout of `glassbox inject` (nothing planted).\n"
+    return _write(
+        clean_frames(params.snapshot),
+        params,
+        raw,
+        root,
+        Path(out_dir),
+        pins=None,
+        extra_features=(),
+        header=header,
+        suite="copy_if_any",
+    )

@@ -1,0 +1,220 @@
+"""One planting function per fault: what the bug really does to the demo's train / test / current frames.
+
+Each takes the clean frames and a seeded generator and returns new frames (the inputs are never changed).
+They know the demo's columns (this is the bundled demo's fault kit), but nothing about the checks that
+must catch them: each plants the bug as it happens in a real system, at a realistic size.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+from tasks.snapshot.stage import package_data_dir
+
+Frames = dict[str, pd.DataFrame]
+
+TARGET = "late"
+TIMESTAMP = "scheduled_at"
+LOCAL_ZONE = "America/New_York"  # the three New York airports of the demo
+# What the package knows about each flight after it happened: joined to the demo rows by these columns.
+OUTCOME_KEY = ["scheduled_at", "carrier", "origin", "dest"]
+
+
+def _copy(frames: Frames) -> Frames:
+    return {name: df.copy() for name, df in frames.items()}
+
+
+def _some(n: int, share: float, rng: np.random.Generator) -> np.ndarray:
+    """Positions of `share` of `n` rows, drawn at random without repeats."""
+    return np.sort(rng.choice(n, size=int(round(share * n)), replace=False))
+
+
+@cache
+def _flight_outcomes() -> pd.DataFrame:
+    """Departure and arrival delays of every flight in the package (known only after the flight), one row
+    per demo key; the few keys two flights share are left out rather than guessed."""
+    raw = pd.read_csv(package_data_dir() / "flights.csv.zip")
+    raw["scheduled_at"] = pd.to_datetime(raw["time_hour"], utc=True) + pd.to_timedelta(raw["minute"], unit="min")
+    raw = raw[raw["arr_delay"].notna()]
+    raw = raw.drop_duplicates(OUTCOME_KEY, keep=False)
+    return raw[[*OUTCOME_KEY, "dep_delay", "arr_delay"]].reset_index(drop=True)
+
+
+def _with_outcomes(df: pd.DataFrame) -> pd.DataFrame:
+    outcomes = _flight_outcomes()
+    key = df[OUTCOME_KEY].copy()
+    key["scheduled_at"] = key["scheduled_at"].astype(outcomes["scheduled_at"].dtype)
+    joined = key.merge(outcomes, on=OUTCOME_KEY, how="left", validate="many_to_one")
+    joined.index = df.index
+    return joined[["dep_delay", "arr_delay"]]
+
+
+def covariate_shift(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (deterministic)
+    """A new weather source at serving: current `wind_speed` reads 2.5 training standard deviations higher."""
+    out = _copy(frames)
+    sd = float(out["train"]["wind_speed"].std())
+    out["current"]["wind_speed"] = out["current"]["wind_speed"] + 2.5 * sd
+    return out
+
+
+def label_noise(frames: Frames, rng: np.random.Generator) -> Frames:
+    """A labelling job gone wrong: a quarter of the training labels flipped at random."""
+    out = _copy(frames)
+    train = out["train"]
+    rows = _some(len(train), 0.25, rng)
+    col = train.columns.get_loc(TARGET)
+    train.iloc[rows, col] = 1 - train.iloc[rows, col]
+    return out
+
+
+def feature_leakage(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (deterministic)
+    """The real `dep_delay` (minutes late at departure, known only once the flight has left) joined in as a
+    feature: it explains most of the arrival delay the target is made of."""
+    out = _copy(frames)
+    for df in out.values():
+        df["dep_delay"] = _with_outcomes(df)["dep_delay"]
+    return out
+
+
+def schema_change(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (deterministic)
+    """An upstream export now writes `distance` as text in the current batch ("1089" instead of 1089)."""
+    out = _copy(frames)
+    out["current"]["distance"] = out["current"]["distance"].astype(str)
+    return out
+
+
+def missing_spike(frames: Frames, rng: np.random.Generator) -> Frames:
+    """A dew-point sensor outage: `dewp` missing in 30% of the current batch."""
+    out = _copy(frames)
+    cur = out["current"]
+    cur.iloc[_some(len(cur), 0.30, rng), cur.columns.get_loc("dewp")] = np.nan
+    return out
+
+
+def duplicate_rows(frames: Frames, rng: np.random.Generator) -> Frames:
+    """A re-run ingestion job appended rows twice: 10% of the training rows repeated."""
+    out = _copy(frames)
+    train = out["train"]
+    repeated = train.iloc[_some(len(train), 0.10, rng)]
+    out["train"] = pd.concat([train, repeated]).sort_values(TIMESTAMP, kind="stable").reset_index(drop=True)
+    return out
+
+
+def split_overlap(frames: Frames, rng: np.random.Generator) -> Frames:
+    """A training extract whose date filter includes the test weeks: 10% of the trusted test rows are also
+    in training."""
+    out = _copy(frames)
+    test = out["test"]
+    copied = test.iloc[_some(len(test), 0.10, rng)]
+    merged = pd.concat([out["train"], copied], ignore_index=True)
+    out["train"] = merged.sort_values(TIMESTAMP, kind="stable").reset_index(drop=True)
+    return out
+
+
+def label_shift(frames: Frames, rng: np.random.Generator) -> Frames:
+    """Traffic now comes from a population with twice the training late rate: the current batch keeps its
+    late flights and only as many on-time ones as that rate allows."""
+    out = _copy(frames)
+    cur = out["current"]
+    pos, neg = np.flatnonzero(cur[TARGET].to_numpy() == 1), np.flatnonzero(cur[TARGET].to_numpy() == 0)
+    rate = min(2 * float(out["train"][TARGET].mean()), 0.9)
+    keep_neg = rng.choice(neg, size=min(len(neg), int(round(len(pos) * (1 - rate) / rate))), replace=False)
+    out["current"] = cur.iloc[np.sort(np.concatenate([pos, keep_neg]))].reset_index(drop=True)
+    return out
+
+
+def inconsistent_values(frames: Frames, rng: np.random.Generator) -> Frames:
+    """A second booking system writes carrier codes its own way: in 25% of the current rows `carrier` is
+    lower-cased or padded with spaces ("ua", " UA", "UA ")."""
+    out = _copy(frames)
+    cur = out["current"]
+    rows = _some(len(cur), 0.25, rng)
+    spellings = [str.lower, lambda v: f" {v}", lambda v: f"{v} "]
+    pick = rng.integers(0, len(spellings), size=len(rows))
+    col = cur.columns.get_loc("carrier")
+    cur.iloc[rows, col] = [spellings[k](v) for k, v in zip(pick, cur.iloc[rows, col], strict=True)]
+    return out
+
+
+def target_logic_changed(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (deterministic)
+    """A new snapshot job defines "late" as any arrival after schedule (arrival delay > 0 minutes) instead of
+    more than 15 minutes: the training labels are recomputed from the real arrival delays; the pinned test
+    set keeps the old definition."""
+    out = _copy(frames)
+    train = out["train"]
+    delay = _with_outcomes(train)["arr_delay"]
+    known = delay.notna()
+    train.loc[known, TARGET] = (delay[known] > 0).astype(train[TARGET].dtype)
+    return out
+
+
+def wrong_data_version(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (deterministic)
+    """Retraining read last month's snapshot: the training file ends 30 days earlier than the pinned one."""
+    out = _copy(frames)
+    train = out["train"]
+    cutoff = train[TIMESTAMP].max() - pd.Timedelta(days=30)
+    out["train"] = train[train[TIMESTAMP] <= cutoff].reset_index(drop=True)
+    return out
+
+
+def normalization_skew(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (deterministic)
+    """The feature pipeline standardized `temp` (training mean and sd) for the training and test extracts,
+    while the serving path sends raw degrees Fahrenheit."""
+    out = _copy(frames)
+    mean, sd = float(out["train"]["temp"].mean()), float(out["train"]["temp"].std())
+    for name in ("train", "test"):
+        out[name]["temp"] = (out[name]["temp"] - mean) / sd
+    return out
+
+
+def vocab_mismatch(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (deterministic)
+    """The serving side writes the `route` text from codes ("UA from EWR to ORD") where training had names
+    ("United Air Lines Inc. from Newark Liberty Intl to Chicago Ohare Intl")."""
+    out = _copy(frames)
+    cur = out["current"]
+    if "route" not in cur.columns:
+        raise ValueError("vocab_mismatch: the demo's current batch has no text column 'route'")
+    cur["route"] = cur["carrier"] + " from " + cur["origin"] + " to " + cur["dest"]
+    return out
+
+
+def timezone_shift(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (deterministic)
+    """The serving export stamps New York wall-clock times as UTC: current `scheduled_at` is off by the
+    UTC offset (4 hours in October), still tz-aware, so nothing breaks loudly."""
+    out = _copy(frames)
+    cur = out["current"]
+    local = cur[TIMESTAMP].dt.tz_convert(LOCAL_ZONE).dt.tz_localize(None)
+    cur[TIMESTAMP] = local.dt.tz_localize("UTC").astype(cur[TIMESTAMP].dtype)
+    return out
+
+
+def unseen_categories(frames: Frames, rng: np.random.Generator) -> Frames:
+    """New routes opened: 20% of the current flights go to three international airports training never saw
+    (`dest`, and the `route` text with them)."""
+    out = _copy(frames)
+    cur = out["current"]
+    airports = pd.read_csv(package_data_dir() / "airports.csv")
+    seen = set(out["train"]["dest"].dropna())
+    candidates = airports[airports["name"].str.endswith(" Intl") & ~airports["faa"].isin(seen)]
+    new = candidates.iloc[rng.choice(len(candidates), size=3, replace=False)]
+    rows = _some(len(cur), 0.20, rng)
+    pick = new.iloc[rng.integers(0, len(new), size=len(rows))]
+    cur.iloc[rows, cur.columns.get_loc("dest")] = pick["faa"].to_numpy()
+    if "route" in cur.columns:
+        col = cur.columns.get_loc("route")
+        head = cur.iloc[rows, col].str.rsplit(" to ", n=1).str[0]
+        cur.iloc[rows, col] = (head + " to " + pick["name"].to_numpy()).to_numpy()
+    return out
+
+
+def out_of_range(frames: Frames, rng: np.random.Generator) -> Frames:
+    """A sign bug in a distance computation at serving: 5% of the current rows have a negative `distance`."""
+    out = _copy(frames)
+    cur = out["current"]
+    col = cur.columns.get_loc("distance")
+    rows = _some(len(cur), 0.05, rng)
+    cur.iloc[rows, col] = -cur.iloc[rows, col]
+    return out

@@ -1,0 +1,111 @@
+"""Every fault of the contract, planted into a small sample of the demo, is caught in its own layer by its own
+check with its severity, and no earlier layer fails first. The stages run directly, in order (no Prefect flow
+per fault); each fault gets its own folder and MLflow store. The clean sample stays quiet."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tasks.faults.catalog import FAULTS
+from tasks.faults.inject import inject, write_clean
+from tasks.params import STAGES, ConfigError, load_params
+from tasks.provenance import file_md5
+from tasks.result import Severity, StageResult
+from tasks.runner import begin_run, execute_stage
+from tests.flow.demo_project import demo_params
+
+pytestmark = pytest.mark.slow
+
+SAMPLE = 0.05
+CHECKED = ("data", "features", "training")  # the layers the planted faults live in, in flow order
+MAX_ITER = 20  # boosting rounds: the split checks run before fitting, the model's quality is not under test
+
+
+def run_stages(params_path: Path, out: Path, upto: str, *, stop_on_fail: bool = True) -> dict[str, StageResult]:
+    """The stages after the snapshot, in order, up to `upto`; a failing gate stops the later ones, as in the flow."""
+    params = load_params(params_path)
+    run = begin_run(params, out)
+    results: dict[str, StageResult] = {}
+    for name in STAGES[STAGES.index("data") : STAGES.index(upto) + 1]:
+        results[name] = execute_stage(name, params, out, run)
+        if stop_on_fail and results[name].failed:
+            break
+    return results
+
+
+def problems(result: StageResult) -> list[tuple[str, str, str]]:
+    return [(f.check, f.severity.value, f.message) for f in result.findings if f.severity is not Severity.info]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> tuple[Path, dict[str, StageResult], Path]:
+    """A demo project on a 5% sample whose reviewed GX suite is the one the data stage builds from the clean
+    training snapshot; the clean sample's own results, layer by layer; and an empty MLflow store to copy
+    (creating its tables takes seconds, copying them none)."""
+    import mlflow
+
+    root = tmp_path_factory.mktemp("faults")
+    params = demo_params(root, sample=SAMPLE)
+    raw = yaml.safe_load(params.read_text())
+    raw["model"]["params"]["max_iter"] = MAX_ITER
+    params.write_text(yaml.safe_dump(raw, sort_keys=False))
+    clean = write_clean(params, root / "clean")
+    results = run_stages(clean, root / "clean" / "out", CHECKED[-1], stop_on_fail=False)
+    shutil.copytree(root / "clean" / "gx", root / "gx", ignore=shutil.ignore_patterns("uncommitted"))
+    empty_store = root / "empty-mlflow.db"
+    mlflow.MlflowClient(tracking_uri=f"sqlite:///{empty_store}").search_experiments()
+    return params, results, empty_store
+
+
+def test_clean_sample_is_quiet(project):
+    """On the clean sample the data and feature layers report no fail, and the split checks are info."""
+    _, results, _ = project
+    for layer in ("data", "features"):
+        fails = [p for p in problems(results[layer]) if p[1] == "fail"]
+        assert not fails, (layer, fails)
+    splits = [f for f in results["training"].findings if f.check in ("split_overlap", "temporal_overlap")]
+    assert {f.check for f in splits} == {"split_overlap", "temporal_overlap"}
+    assert all(f.severity is Severity.info for f in splits), [(f.check, f.message) for f in splits]
+
+
+def test_inject_writes_a_self_contained_project(project, tmp_path):
+    """The faulty project has its own data, MLflow store and copy of the reviewed suite, the snapshot stage
+    off, and pins on the planted files; wrong_data_version keeps the clean training pin behind another file;
+    a leak that was there from day one gets no copied suite (the data stage builds it with the column)."""
+    params, _, _ = project
+    out = tmp_path / "wdv"
+    p = load_params(inject("wrong_data_version", params, out))
+    assert not p.snapshot.demo and p.tracking.tracking_uri == f"sqlite:///{out.resolve()}/mlflow.db"
+    assert p.data.suite_dir == (out / "gx").resolve() and any((out / "gx" / "expectations").glob("*.json"))
+    assert p.inputs.pins["test"] == file_md5(p.inputs.test)
+    clean_train = file_md5(params.parent / "clean" / "data" / "train.parquet")
+    assert p.inputs.pins["train"] == clean_train != file_md5(p.inputs.train)
+    leak = load_params(inject("feature_leakage", params, tmp_path / "leak"))
+    assert leak.inputs.features[-1] == "dep_delay" and leak.inputs.pins["train"] == file_md5(leak.inputs.train)
+    assert not (tmp_path / "leak" / "gx").exists()  # the leak was there from day one: its contract includes it
+    with pytest.raises(ConfigError, match="outside the project"):
+        inject("label_noise", params, params.parent)
+    with pytest.raises(ConfigError, match="unknown fault"):
+        inject("no_such_fault", params, out)
+
+
+@pytest.mark.parametrize("fault_id", list(FAULTS))
+def test_fault_is_caught_in_its_layer(project, fault_id, tmp_path):
+    """The planted fault fails its own layer first, with the contract's check at the contract's severity."""
+    params, _, empty_store = project
+    fault = FAULTS[fault_id]
+    faulty = inject(fault_id, params, tmp_path / "project")
+    shutil.copy(empty_store, tmp_path / "project" / "mlflow.db")
+    results = run_stages(faulty, tmp_path / "project" / "out", fault.layer)
+    earlier = {name: problems(r) for name, r in results.items() if name != fault.layer and r.failed}
+    assert not earlier, f"{fault_id}: an earlier layer failed first: {earlier}"
+    stage = results[fault.layer]
+    hits = [f for f in stage.findings if f.check == fault.check]
+    assert any(f.severity is fault.severity for f in hits), (
+        f"{fault_id}: no {fault.severity.value} {fault.check!r} in {fault.layer}; found {problems(stage)}"
+    )
+    assert all(f.message for f in hits)

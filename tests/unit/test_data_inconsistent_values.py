@@ -1,0 +1,93 @@
+"""Inconsistent values: one category spelled several ways, and a numeric column at another power of ten."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tasks.data.inconsistent_values import inconsistent_values, scale_factor, spelling_variants
+from tasks.params import Limit
+from tasks.result import Severity
+
+VARIANTS = Limit(warn=0.0, fail=0.01)
+
+
+def frame(rows: int = 2000, seed: int = 0, scale: float = 1.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "carrier": rng.choice(["UA", "AA", "B6"], rows),
+            "length_cm": rng.gamma(4.0, 40.0, rows) * scale,
+            "temp": rng.normal(10.0, 8.0, rows) * scale,
+        }
+    )
+
+
+def check(train: pd.DataFrame, batch: pd.DataFrame, name: str = "current"):
+    return inconsistent_values(
+        train,
+        batch,
+        name,
+        ["carrier"],
+        ["length_cm", "temp"],
+        variant_limit=VARIANTS,
+        scale_tolerance=0.15,
+        normalized_tolerance=0.1,
+        scale_severity=Severity.fail,
+    )
+
+
+def test_consistent_batches_are_quiet() -> None:
+    """Same spellings, same units: one info line."""
+    found = check(frame(seed=0), frame(seed=1))
+    assert [f.severity for f in found] == [Severity.info]
+
+
+def test_case_and_space_variants_fail_with_column_and_variants() -> None:
+    """A quarter of carriers lower-cased or padded: a fail naming the column, the canonical spelling and
+    its variants."""
+    batch = frame(seed=1)
+    rows = batch.index[::4]
+    batch.loc[rows, "carrier"] = [v.lower() if k % 2 else f" {v}" for k, v in enumerate(batch.loc[rows, "carrier"])]
+    found = [f for f in check(frame(seed=0), batch) if f.severity is not Severity.info]
+    assert [(f.severity, f.columns) for f in found] == [(Severity.fail, ["carrier"])]
+    assert "'UA' also as" in found[0].message and "25.00% of rows" in found[0].message
+    assert set(found[0].evidence["variants"]["UA"]) == {"ua", " UA"}
+
+
+def test_variants_inside_training_itself_are_found() -> None:
+    """Training against itself: its rarer spelling is the variant."""
+    train = frame()
+    train.loc[train.index[:30], "carrier"] = "U.A."
+    found = check(train, train, "train")
+    assert found[0].severity is Severity.fail and found[0].evidence["variants"] == {"UA": ["U.A."]}
+
+
+def test_values_that_are_only_punctuation_are_not_grouped() -> None:
+    """'-' and '?' reduce to nothing: not spellings of one value."""
+    rows, groups = spelling_variants(pd.Series(["-", "?", "a"]), pd.Series(["-", "?"]))
+    assert rows == 0 and groups == {}
+
+
+def test_a_unit_change_fails_with_its_scale_factor() -> None:
+    """Centimetres sent as metres (x0.01): a fail with the factor; the other column is unchanged."""
+    batch = frame(seed=1)
+    batch["length_cm"] = batch["length_cm"] / 100
+    found = [f for f in check(frame(seed=0), batch) if f.severity is not Severity.info]
+    assert [f.columns for f in found] == [["length_cm"]]
+    assert found[0].evidence["scale_factor"] == 0.01 and "0.01 times" in found[0].message
+
+
+def test_a_natural_shift_is_not_a_unit_change() -> None:
+    """Values 30% larger, or spread twice as wide: no power of ten."""
+    a = frame(seed=0)["length_cm"]
+    assert scale_factor(a, a * 1.3, 0.15)[0] is None
+    assert scale_factor(a, (a - a.mean()) * 2 + a.mean(), 0.15)[0] is None
+    assert scale_factor(a, a * 1000, 0.15)[0] == 3
+
+
+def test_a_column_standardized_on_one_side_is_not_a_unit_change() -> None:
+    """Scaling to mean 0 / sd 1 on one side is the features layer's normalization skew."""
+    batch = frame(seed=1)
+    batch["temp"] = (batch["temp"] - batch["temp"].mean()) / batch["temp"].std()
+    assert [f.severity for f in check(frame(seed=0), batch)] == [Severity.info]

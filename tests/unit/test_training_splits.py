@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tasks.params import TrainingParams
+from tasks.result import Severity
+from tasks.training.splits import row_hashes, split_findings, split_metrics, split_overlap, temporal_overlap
+
+P = TrainingParams()
+COLS = ["x", "c", "y"]
+
+
+def frame(n: int, start: str, seed: int, prefix: str) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "id": [f"{prefix}{i}" for i in range(n)],
+            "ts": pd.date_range(start, periods=n, freq="h", tz="UTC"),
+            "x": rng.normal(size=n),
+            "c": rng.choice(["a", "b", "c"], size=n),
+            "y": rng.integers(0, 2, size=n),
+        }
+    )
+
+
+def overlap(train: pd.DataFrame, test: pd.DataFrame, key: str | None = "id"):
+    return split_overlap(train, test, key, COLS, P.split_overlap_share, P.split_overlap_row_excess)
+
+
+def test_disjoint_splits_are_quiet():
+    """Different rows in training and test: split_overlap is info with zero counts."""
+    f = overlap(frame(500, "2024-01-01", 0, "tr"), frame(100, "2024-03-01", 1, "te"))
+    assert f.severity is Severity.info and f.evidence["by_key"] == 0 and f.evidence["by_row_hash"] == 0
+
+
+def test_test_rows_copied_into_training_fail_by_key_and_by_row():
+    """A tenth of the test rows appended to training: fail, counted both by key and by full-row hash."""
+    train, test = frame(500, "2024-01-01", 0, "tr"), frame(100, "2024-03-01", 1, "te")
+    leaked = pd.concat([train, test.iloc[:10]], ignore_index=True)
+    f = overlap(leaked, test)
+    assert f.severity is Severity.fail
+    assert f.evidence["by_key"] == 10 and f.evidence["by_row_hash"] == 10
+    assert "10 of 100" in f.message and "'id'" in f.message and f.evidence["examples"][0] == "te0"
+
+
+def test_copies_with_regenerated_ids_fail_by_row_hash():
+    """Copied test rows whose ids were regenerated still fail: the feature+target hash matches."""
+    train, test = frame(500, "2024-01-01", 0, "tr"), frame(100, "2024-03-01", 1, "te")
+    copies = test.iloc[:10].assign(id=[f"new{i}" for i in range(10)])
+    f = overlap(pd.concat([train, copies], ignore_index=True), test)
+    assert f.severity is Severity.fail and f.evidence["by_key"] == 0 and f.evidence["by_row_hash"] == 10
+
+
+def test_natural_repeats_of_low_cardinality_rows_are_quiet():
+    """Columns with few values repeat by nature: test rows identical to training rows at the same rate as
+    training repeats itself are not an overlap (no key shared)."""
+    rng = np.random.default_rng(0)
+
+    def small(n: int, prefix: str) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "id": [f"{prefix}{i}" for i in range(n)],
+                "x": rng.integers(0, 3, size=n).astype(float),
+                "c": rng.choice(["a", "b"], size=n),
+                "y": rng.integers(0, 2, size=n),
+            }
+        )
+
+    f = overlap(small(2000, "tr"), small(400, "te"))
+    assert f.evidence["by_row_hash_share"] > 0.9 and f.evidence["training_twin_share"] > 0.9
+    assert f.severity is Severity.info
+
+
+def test_row_hash_ignores_int_versus_float_storage():
+    """The same value stored as int in one file and float in the other hashes alike."""
+    a = pd.DataFrame({"x": [1, 2], "c": ["a", None]})
+    b = pd.DataFrame({"x": [1.0, 2.0], "c": ["a", None]})
+    assert row_hashes(a, ["x", "c"]).tolist() == row_hashes(b, ["x", "c"]).tolist()
+
+
+def test_no_key_still_checks_rows():
+    """Without inputs.id the overlap is measured by row hash only, and says there was no key."""
+    train, test = frame(500, "2024-01-01", 0, "tr"), frame(100, "2024-03-01", 1, "te")
+    f = overlap(pd.concat([train, test.iloc[:20]], ignore_index=True), test, key=None)
+    assert f.severity is Severity.fail and "no key" in f.message
+
+
+def test_test_set_before_the_end_of_training_fails_with_the_window():
+    """Training running past the start of the test period: fail, with the share and the overlap window."""
+    train = frame(500, "2024-01-01", 0, "tr")  # to 2024-01-21 19:00
+    test = frame(100, "2024-01-18", 1, "te")  # 2024-01-18 00:00 to 2024-01-22 03:00
+    f = temporal_overlap(train, test, "ts", P.temporal_overlap_share)
+    assert f.severity is Severity.fail
+    assert f.evidence["test_rows_earlier"] == 91 and f.evidence["window_hours"] == 91.0
+    assert "2024-01-18 00:00:00+00:00 to 2024-01-21 19:00:00+00:00" in f.message
+    assert f.evidence["training_rows_in_window"] == 92
+
+
+def test_test_set_after_training_is_quiet():
+    """A test period that starts after the latest training row: info, with the gap."""
+    f = temporal_overlap(
+        frame(500, "2024-01-01", 0, "tr"), frame(100, "2024-03-01", 1, "te"), "ts", P.temporal_overlap_share
+    )
+    assert f.severity is Severity.info and f.evidence["value"] == 0.0 and "no overlap" in f.message
+
+
+def test_naive_and_aware_timestamps_compare_as_utc():
+    """A naive test timestamp column is read as UTC, so a disjoint test set stays quiet."""
+    test = frame(100, "2024-03-01", 1, "te")
+    test["ts"] = test["ts"].dt.tz_localize(None)
+    f = temporal_overlap(frame(500, "2024-01-01", 0, "tr"), test, "ts", P.temporal_overlap_share)
+    assert f.severity is Severity.info
+
+
+def test_without_timestamp_the_temporal_check_is_absent_and_said():
+    """No inputs.timestamp: the temporal check does not run and an info finding says so; metrics are flat."""
+    train, test = frame(50, "2024-01-01", 0, "tr"), frame(10, "2024-03-01", 1, "te")
+    found = split_findings(
+        train,
+        test,
+        key="id",
+        timestamp=None,
+        columns=COLS,
+        by_key=P.split_overlap_share,
+        by_row=P.split_overlap_row_excess,
+        temporal=P.temporal_overlap_share,
+    )
+    assert [f.check for f in found] == ["split_overlap", "temporal_overlap"]
+    assert found[1].severity is Severity.info and "not checked" in found[1].message
+    assert split_metrics(found) == {"split_overlap_by_key_share": 0.0, "split_overlap_row_excess": 0.0}
