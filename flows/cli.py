@@ -66,7 +66,7 @@ def _exit_code(report: dict) -> int:
 
 
 def cmd_run(params_path: Path, out: Path) -> int:
-    load_params(params_path)  # fail fast, before a Prefect server starts
+    params = load_params(params_path)  # fail fast, before a Prefect server starts
     from flows.pipeline import pipeline
 
     report_path = out / "report.json"
@@ -77,7 +77,8 @@ def cmd_run(params_path: Path, out: Path) -> int:
         return 1
     report = json.loads(report_path.read_text())
     print(f"\nglassbox {report['status'].upper()}: report {(out / 'report.html').resolve()}")
-    print(f"MLflow run {report['provenance']['mlflow_run_id']} (mlflow ui --backend-store-uri sqlite:///mlflow.db)")
+    uri = params.tracking.tracking_uri
+    print(f"MLflow run {report['provenance']['mlflow_run_id']} (mlflow ui --backend-store-uri {uri})")
     if report["first_failure"]:
         ff = report["first_failure"]
         print(f"first failure: {ff['stage']} / {ff['check']}: {ff['message']}")
