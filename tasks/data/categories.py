@@ -3,7 +3,7 @@ category, labels that are not 0/1)."""
 
 from __future__ import annotations
 
-from tasks.data.outcomes import Outcome, error_finding, judged, pct
+from tasks.data.outcomes import Outcome, evaluated, judged, pct
 from tasks.params import Limit
 from tasks.result import Finding
 
@@ -14,12 +14,7 @@ def category_findings(outcomes: list[Outcome], limit: Limit) -> tuple[list[Findi
     """Judge the share of non-null values outside each categorical column's training set."""
     findings: list[Finding] = []
     shares: dict[str, float] = {}
-    for o in outcomes:
-        if o.type != TYPE:
-            continue
-        if o.error:
-            findings.append(error_finding(o, "unexpected_category_share"))
-            continue
+    for o in evaluated(outcomes, TYPE, "unexpected_category_share", findings):
         share = o.unexpected_share
         if share is None:
             continue

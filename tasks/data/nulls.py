@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasks.data.outcomes import Outcome, error_finding, judged, pct
+from tasks.data.outcomes import Outcome, evaluated, judged, pct
 from tasks.params import Limit
 from tasks.result import Finding
 
@@ -13,12 +13,7 @@ def null_findings(outcomes: list[Outcome], limit: Limit) -> tuple[list[Finding],
     """Judge each column's rise in null share over its training share (stored in the suite's meta)."""
     findings: list[Finding] = []
     rises: dict[str, float] = {}
-    for o in outcomes:
-        if o.type != TYPE:
-            continue
-        if o.error:
-            findings.append(error_finding(o, "null_share"))
-            continue
+    for o in evaluated(outcomes, TYPE, "null_share", findings):
         rows, nulls = o.element_count, o.result.get("unexpected_count")
         if not rows or nulls is None:
             continue  # an empty batch has no null share; the row count is in the batch summary

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,3 +118,15 @@ def error_finding(outcome: Outcome, check: str) -> Finding:
 
 def pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.3g}%"
+
+
+def evaluated(outcomes: list[Outcome], type_: str, check: str, findings: list[Finding]) -> Iterator[Outcome]:
+    """The outcomes of one expectation type that GX could evaluate; the others are reported into `findings`
+    as failures to check, never skipped silently."""
+    for o in outcomes:
+        if o.type != type_:
+            continue
+        if o.error:
+            findings.append(error_finding(o, check))
+            continue
+        yield o

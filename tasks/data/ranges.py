@@ -3,7 +3,7 @@ training range widened by a margin."""
 
 from __future__ import annotations
 
-from tasks.data.outcomes import Outcome, error_finding, judged, pct
+from tasks.data.outcomes import Outcome, evaluated, judged, pct
 from tasks.params import Limit
 from tasks.result import Finding
 
@@ -18,12 +18,7 @@ def range_findings(outcomes: list[Outcome], limit: Limit) -> tuple[list[Finding]
     """Judge the share of non-null values outside each numeric column's allowed range."""
     findings: list[Finding] = []
     shares: dict[str, float] = {}
-    for o in outcomes:
-        if o.type != TYPE:
-            continue
-        if o.error:
-            findings.append(error_finding(o, "out_of_range_share"))
-            continue
+    for o in evaluated(outcomes, TYPE, "out_of_range_share", findings):
         share = o.unexpected_share
         if share is None:
             continue  # no non-null values: nothing is out of range; the null check speaks for them
