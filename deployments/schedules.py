@@ -17,7 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tasks.params import ConfigError, Params, load_params
+from tasks.errors import ConfigError
+from tasks.params import Params, load_params
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment

@@ -14,7 +14,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from tasks.params import STAGES, ConfigError, load_params
+from tasks.errors import ConfigError
+from tasks.params import STAGES, load_params
 
 OFFLINE_ENV = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -51,6 +52,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--out", default=None, type=Path, help="where the copy and its report go (default reports/inject/FAULT)"
     )
+    s = sub.add_parser("params", help="validate params.yaml; --explain lists every key, its default and meaning")
+    s.add_argument("--params", default="params.yaml", type=Path)
+    s.add_argument("--explain", action="store_true")
+    s = sub.add_parser(
+        "baseline", help="write the reviewed baseline (GX suites, label profile) from a training snapshot"
+    )
+    s.add_argument("--params", default="params.yaml", type=Path)
+    s.add_argument("--from", dest="source", default=None, type=Path, help="the snapshot (default: inputs.train)")
+    s.add_argument("--force", action="store_true", help="replace a baseline that already exists")
     s = sub.add_parser("retrained", help="tell the Prefect server a retrain completed (starts on-retrain)")
     s.add_argument("--params", default="params.yaml", type=Path)
     s.add_argument("--model-uri", default=None)
@@ -86,10 +96,7 @@ def cmd_run(params_path: Path, out: Path) -> int:
 
 
 def cmd_stage(name: str, params_path: Path, out: Path) -> int:
-    from tasks import tracking
-    from tasks.report import build_report, complete_results, write_report
-    from tasks.result import StageResult
-    from tasks.runner import attach_run, execute_stage, gate_stop, refresh_provenance
+    from tasks.runner import attach_run, execute_stage, run_sequence
 
     params = load_params(params_path)
     if name == "snapshot" and not params.snapshot.demo:
@@ -99,24 +106,32 @@ def cmd_stage(name: str, params_path: Path, out: Path) -> int:
         )
         return 2
     run = attach_run(params, out, name)
-    error = None
-    try:
-        result = execute_stage(name, params, out, run)
-    except ConfigError as e:
-        error, result = str(e), StageResult.read(out / name / "result.json")
-    if name == "snapshot":
-        run = refresh_provenance(run, params, out)
-    found = {s: StageResult.read(out / s / "result.json") for s in STAGES if (out / s / "result.json").is_file()}
-    report = build_report(run, complete_results(found, run.run_id, params.gates), out, error=error)
-    write_report(report, out)
-    stopped = error is not None or gate_stop(result, params) is not None
-    if (stopped or name == STAGES[-1]) and run.mlflow_run_id:
-        tracking.finish_parent(run.mlflow_run_id, report["status"], out)
-    print(f"glassbox stage {name}: {result.verdict.value.upper()} in {result.duration_s:.1f} s")
-    if error:
-        print(f"glassbox: {error}", file=sys.stderr)
+    outcome = run_sequence([name], params, out, run, lambda n, r: execute_stage(n, params, out, r), log=lambda _: None)
+    result = next(s for s in outcome.report["stages"] if s["name"] == name)
+    print(f"glassbox stage {name}: {result['verdict'].upper()} in {result['duration_s']:.1f} s")
+    if outcome.error:
+        print(f"glassbox: {outcome.error}", file=sys.stderr)
         return 2
-    return 1 if gate_stop(result, params) else 0
+    if outcome.crash is not None:
+        raise outcome.crash
+    return 1 if outcome.stopped else 0
+
+
+def cmd_params(params_path: Path, explain: bool) -> int:
+    from tasks.params import explain as explained
+
+    load_params(params_path)
+    print("\n".join(explained()) if explain else f"{params_path}: valid")
+    return 0
+
+
+def cmd_baseline(params_path: Path, source: Path | None, force: bool) -> int:
+    params = load_params(params_path)
+    from tasks.data.baseline import write_baseline
+
+    for line in write_baseline(params, source or params.inputs.train, force=force):
+        print(line)
+    return 0
 
 
 def cmd_serve(params_path: Path, out: Path) -> int:
@@ -178,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_stage(args.name, args.params, args.out)
         if args.command == "inject":
             return cmd_inject(args.fault, args.list, args.params, args.out)
+        if args.command == "params":
+            return cmd_params(args.params, args.explain)
+        if args.command == "baseline":
+            return cmd_baseline(args.params, args.source, args.force)
         if args.command == "retrained":
             return cmd_retrained(args.params, args.model_uri, args.version)
         return cmd_serve(args.params, args.out)

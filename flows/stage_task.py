@@ -8,7 +8,8 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.params import ConfigError, Params
+from tasks.errors import ConfigError
+from tasks.params import Params
 from tasks.result import StageResult
 from tasks.runner import PipelineRun, execute_stage
 

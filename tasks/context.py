@@ -1,10 +1,13 @@
-"""What a stage function receives: typed params, where to write, and where earlier stages wrote."""
+"""What a stage function receives: typed params, where to write, where earlier stages wrote, and its checks."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from tasks.checks import Check, CheckRun, Configured, configured, run_checks
 from tasks.params import Params
 from tasks.provenance import Provenance
 
@@ -26,3 +29,11 @@ class StageContext:
     def of(self, stage: str) -> Path:
         """The folder an earlier stage wrote to (its outputs are this stage's inputs)."""
         return self.out / stage
+
+    def checks(self, builtin: Sequence[Check]) -> list[Configured]:
+        """The layer's built-in checks with their params sections, then the user's own for this layer."""
+        return [*configured(builtin, getattr(self.params, self.name)), *self.params.user_checks(self.name)]
+
+    def run_checks(self, builtin: Sequence[Check], inputs: Any) -> CheckRun:
+        """Every check of this layer on the inputs record the stage prepared, each in its error boundary."""
+        return run_checks(self.checks(builtin), inputs, self.dir)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from tasks.params import ConfigError, Inputs
+from tasks.errors import ConfigError
+
+if TYPE_CHECKING:
+    from tasks.params import Inputs
 
 
 def read_frame(path: Path) -> pd.DataFrame:

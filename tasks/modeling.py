@@ -17,7 +17,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from tasks.params import ConfigError, ModelSpec
+from tasks.errors import ConfigError
+from tasks.params import ModelSpec
 
 MODEL_FILE = "model.json"  # written by training: which logged model is the candidate
 

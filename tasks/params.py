@@ -1,4 +1,8 @@
-"""The typed model of params.yaml: the one place YAML is read, validated once, passed down as objects."""
+"""The typed model of params.yaml: the one place YAML is read, validated once, passed down as objects.
+
+Each layer's section is assembled from the layer's own settings and one sub-section per check
+(`tasks/<layer>/checks.py`), so a check owns its params and adding one needs no edit here.
+"""
 
 from __future__ import annotations
 
@@ -6,66 +10,57 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tasks import checks as _checks
+from tasks.data import checks as data
+from tasks.deployment import checks as deployment
+from tasks.errors import ConfigError
+from tasks.evaluation import checks as evaluation
+from tasks.features import checks as features
+from tasks.limits import Floor, Limit, Share
+from tasks.monitoring import checks as monitoring
+from tasks.serving import checks as serving
+from tasks.training import checks as training
+
+__all__ = ["ConfigError", "Floor", "Limit", "Params", "Share", "STAGES", "load_params"]
+
 STAGES = ("snapshot", "data", "features", "training", "evaluation", "serving", "deployment", "monitoring")
 StageName = Literal["snapshot", "data", "features", "training", "evaluation", "serving", "deployment", "monitoring"]
-
-
-class ConfigError(Exception):
-    """A user mistake in params or inputs: reported as one line, exit code 2."""
+LAYERS = {
+    "data": data,
+    "features": features,
+    "training": training,
+    "evaluation": evaluation,
+    "serving": serving,
+    "deployment": deployment,
+    "monitoring": monitoring,
+}
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
-
-
-class Limit(_Strict):
-    """A warn/fail pair. A value above `warn` warns, above `fail` fails (below, for `higher_is_worse: false`)."""
-
-    warn: float | None = None
-    fail: float | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Limit:
-        if self.warn is not None and self.fail is not None and self.warn > self.fail:
-            raise ValueError(f"warn ({self.warn}) must not exceed fail ({self.fail})")
-        return self
-
-
-class FloorLimit(_Strict):
-    """A warn/fail pair for a value where lower is worse (a margin, a score)."""
-
-    warn: float | None = None
-    fail: float | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> FloorLimit:
-        if self.warn is not None and self.fail is not None and self.warn < self.fail:
-            raise ValueError(f"warn ({self.warn}) must not be below fail ({self.fail})")
-        return self
-
-
 class Inputs(_Strict):
     """Where the data is and what its columns mean. Paths are relative to the project root."""
 
-    train: Path
-    test: Path
-    current: Path
-    target: str
-    timestamp: str | None = None
-    id: str | None = None
-    features: list[str] | None = None
-    categorical: list[str] | None = None
-    text: list[str] = Field(default_factory=list)
-    pins: dict[Literal["train", "test", "current"], str | None] = Field(default_factory=dict)
+    train: Path = Field(description="the training snapshot (CSV or Parquet)")
+    test: Path = Field(description="the trusted test set, pinned on day one")
+    current: Path = Field(description="the current batch: traffic replayed through the model server")
+    target: str = Field(description="the binary 0/1 label column")
+    timestamp: str | None = Field(None, description="when each row's prediction is made (UTC)")
+    id: str | None = Field(None, description="a key naming each row (an entity or event id)")
+    features: list[str] | None = Field(None, description="the model's raw inputs (default: every other column)")
+    categorical: list[str] | None = Field(None, description="categorical features (default: non-numeric ones)")
+    text: list[str] = Field(default_factory=list, description="free-text features")
+    pins: dict[Literal["train", "test", "current"], str | None] = Field(
+        default_factory=dict, description="md5 of each file as DVC records it; a mismatch fails the run"
+    )
 
     def files(self) -> dict[str, Path]:
         return {"train": self.train, "test": self.test, "current": self.current}
@@ -107,152 +102,6 @@ class SnapshotParams(_Strict):
     seed: int = 0
 
 
-class DataParams(_Strict):
-    """The GX suite lives in `suite_dir` (a GX file context); built from the training snapshot once, it is
-    reviewed code from then on. `max_categories` bounds the category sets written into it."""
-
-    suite_dir: Path = Path("gx")
-    null_share: Limit = Limit(warn=0.05, fail=0.10)
-    out_of_range_share: Limit = Limit(warn=0.001, fail=0.01)
-    unexpected_category_share: Limit = Limit(warn=0.01, fail=0.05)
-    range_margin: Annotated[float, Field(ge=0.0)] = 1.0
-    max_categories: Annotated[int, Field(ge=1)] = 200
-    # Where a model is fitted (label noise, single-feature leakage) at most `sample_rows` training rows are
-    # used, and drift compares with at most `drift_reference_rows`: bounded cost whatever the snapshot's size.
-    # Drawn with `seed`, so a rerun measures the same thing.
-    sample_rows: Annotated[int, Field(ge=100)] = 20_000
-    drift_reference_rows: Annotated[int, Field(ge=100)] = 50_000
-    seed: int = 0
-    # Covariate shift of each feature, training vs a batch, by effect size: normed Wasserstein (distance in
-    # training standard deviations) for numbers, Jensen-Shannon distance for categories.
-    covariate_shift_numeric: Limit = Limit(warn=0.5, fail=1.0)
-    covariate_shift_categorical: Limit = Limit(warn=0.17, fail=0.33)
-    # Leakage: cross-validated AUC of each feature alone; share of distinct values of a non-float feature
-    # (an identifier); share of rows where a datetime feature is later than `inputs.timestamp`.
-    leakage_auc: Limit = Limit(warn=0.75, fail=0.85)
-    identifier_share: Limit = Limit(warn=0.9, fail=None)
-    after_timestamp_share: Limit = Limit(warn=0.5, fail=0.9)
-    # Label noise: share of training labels confident learning flags, above the reference snapshot's share.
-    label_noise_excess: Limit = Limit(warn=0.03, fail=0.06)
-    # Repeated rows (whole row, every column) and repeated `inputs.id` values, as a share of rows.
-    duplicate_row_share: Limit = Limit(warn=0.001, fail=0.01)
-    duplicate_id_share: Limit = Limit(warn=0.0, fail=0.001)
-    # Class priors, training vs a batch with labels: Cohen's h.
-    label_shift: Limit = Limit(warn=0.2, fail=0.5)
-    # Label definition, this training snapshot vs the reference one (the profile in the target suite): share
-    # of the rows both hold whose label differs; label rate (Cohen's h); relation shift (root mean square
-    # Cohen's h of the target rate over a feature's bins beyond the label-rate change, the worst feature).
-    relabelled_share: Limit = Limit(warn=0.001, fail=0.01)
-    label_rate_shift: Limit = Limit(warn=0.2, fail=0.5)
-    relation_shift: Limit = Limit(warn=0.2, fail=0.4)
-    profile_features: Annotated[int, Field(ge=1)] = 5
-    profile_rows: Annotated[int, Field(ge=0)] = 2000
-    # Inconsistent values: share of a batch's rows whose category is another spelling of a value (case,
-    # spaces, punctuation); a numeric column at a power of ten of its training scale (median and IQR ratios
-    # both within `scale_tolerance`, in log10 units, of the same 10^k, k != 0) gets `scale_change`.
-    variant_share: Limit = Limit(warn=0.0, fail=0.01)
-    scale_tolerance: Annotated[float, Field(gt=0.0, lt=0.5)] = 0.15
-    scale_change: Literal["info", "warn", "fail"] = "fail"
-
-
-class FeaturesParams(_Strict):
-    """What the model meets at serving, judged against what it was fitted on (shares are of batch rows)."""
-
-    parity_max_abs_diff: Limit = Limit(warn=1e-9, fail=1e-6)
-    unseen_category_share: Limit = Limit(warn=0.01, fail=0.05)
-    # Share of serving rows outside the training range: the model extrapolates.
-    extrapolation_share: Limit = Limit(warn=0.01, fail=None)
-    # Share of serving rows beyond the training range widened by `range_margin` training spans (and of the
-    # sign training never had): values no real input has, e.g. negative ages.
-    out_of_range_share: Limit = Limit(warn=0.0, fail=0.01)
-    range_margin: Annotated[float, Field(ge=0.0)] = 0.5
-    # A column "looks normalized" when |mean| and |sd - 1| (standardized) or |min| and |max - 1| (min-max
-    # scaled) are within this; normalization skew is one side normalized, the other not, with an affine map
-    # between them (R^2 of serving vs training quantiles at least `affine_fit_r2`). Its size: the larger of the
-    # mean difference in training sds and the sd ratio minus 1.
-    normalized_tolerance: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.1
-    affine_fit_r2: Share = 0.9
-    normalization_mismatch: Limit = Limit(warn=0.5, fail=1.0)
-    # Timestamps. A zone or UTC offset (or an offset between a timestamp's hour and an hour-of-day feature) is
-    # known when at least `timezone_known_share` of training rows have it; `timezone_shift_share` judges the
-    # share of serving rows in unknown ones. An hour-of-day feature is linked to a timestamp when training's
-    # two commonest offsets (a clock with daylight saving has two) cover `hour_link_share` of rows.
-    timezone_known_share: Share = 0.01
-    timezone_shift_share: Limit = Limit(warn=0.01, fail=0.05)
-    hour_link_share: Share = 0.9
-    # Hour-of-day profile of a timestamp, serving vs training: the share of rows (total variation) that a
-    # whole-hour shift puts back in place. Needs `timezone_min_rows` rows in the batch to be measured.
-    timezone_profile_shift: Limit = Limit(warn=0.05, fail=0.1)
-    timezone_min_rows: Annotated[int, Field(ge=1)] = 1000
-    # Text: share of serving tokens outside the training vocabulary, in excess of training's own share.
-    oov_share: Limit = Limit(warn=0.02, fail=0.1)
-
-
-class TrainingParams(_Strict):
-    validation_fraction: Annotated[float, Field(gt=0.0, lt=0.5)] = 0.2
-    repro_max_abs_diff: Limit = Limit(warn=0.0, fail=1e-6)
-    train_val_gap: Limit = Limit(warn=0.05, fail=0.10)
-    metric: Literal["roc_auc", "average_precision", "accuracy", "f1"] = "roc_auc"
-    # Trusted test rows also in training: share with a key (`inputs.id`) found in training, and share with an
-    # identical feature+target row in training beyond the share of training rows that repeat within training.
-    split_overlap_share: Limit = Limit(warn=0.0, fail=0.001)
-    split_overlap_row_excess: Limit = Limit(warn=0.002, fail=0.01)
-    # Share of trusted test rows earlier than the latest training row (with `inputs.timestamp`).
-    temporal_overlap_share: Limit = Limit(warn=0.001, fail=0.05)
-
-
-class EvaluationParams(_Strict):
-    threshold: Share = 0.5
-    metric: Literal["roc_auc", "average_precision", "accuracy", "f1"] = "roc_auc"
-    min_score: FloorLimit = FloorLimit(warn=0.6, fail=0.55)
-    champion_margin: FloorLimit = FloorLimit(warn=-0.005, fail=-0.02)
-
-
-class ServingParams(_Strict):
-    """The candidate behind `mlflow models serve`: answers compared row by row with the same model offline."""
-
-    host: Literal["127.0.0.1"] = "127.0.0.1"
-    port: Annotated[int, Field(ge=1, le=65535)] | None = None  # None: a free port
-    batch_rows: Annotated[int, Field(ge=1, le=100_000)] = 500
-    startup_timeout_s: Annotated[float, Field(gt=0)] = 120.0
-    request_timeout_s: Annotated[float, Field(gt=0)] = 60.0
-    mismatch_share: Limit = Limit(warn=0.0, fail=0.001)  # share of answered rows off by > abs_tolerance
-    abs_tolerance: Annotated[float, Field(ge=0)] = 1e-9
-    error_share: Limit = Limit(warn=0.0, fail=0.01)  # share of rows without a finite served score
-    input_type_columns: Limit = Limit(warn=None, fail=0.0)  # columns whose type differs from the signature
-
-
-class DeploymentParams(_Strict):
-    """Register with provenance tags, prove the served version is the candidate, promote on a clean gate."""
-
-    alias: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")] = "champion"
-    fingerprint_rows: Annotated[int, Field(ge=1)] = 200
-    fingerprint_max_abs_diff: Limit = Limit(warn=None, fail=1e-9)  # served version vs candidate offline
-    latency_p99_ms: Limit = Limit(warn=250.0, fail=1000.0)
-    latency_probe_requests: Annotated[int, Field(ge=5, le=10_000)] = 100
-    # A version registered from a tree with uncommitted changes; in development trees are often dirty.
-    dirty_commit: Literal["info", "warn", "fail"] = "warn"
-    # The previous alias holder cannot be loaded or answer: nothing to roll back to.
-    broken_rollback: Literal["info", "warn", "fail"] = "fail"
-
-    @field_validator("alias")
-    @classmethod
-    def _not_reserved(cls, v: str) -> str:
-        if re.fullmatch(r"v\d+", v):
-            raise ValueError(f"alias {v!r} is reserved by MLflow (v<number> names a version)")
-        return v
-
-
-class MonitoringParams(_Strict):
-    """Drift by effect size (normed Wasserstein / Jensen-Shannon), so verdicts do not flip with sample size."""
-
-    column_drift_threshold: Annotated[float, Field(gt=0.0)] = 0.2  # a column at or above this has drifted
-    drifted_share: Limit = Limit(warn=0.3, fail=0.6)  # share of measured features that drifted
-    prediction_drift_score: Limit = Limit(warn=0.2, fail=0.5)  # normed Wasserstein of the served scores
-    reference_rows: Annotated[int, Field(ge=100)] = 20_000
-    seed: int = 0  # for the reference sample, so a rerun measures the same thing
-
-
 class SchedulesParams(_Strict):
     """When `glassbox serve` runs the flow: nightly on a cron in an IANA timezone, and after every retrain
     (the `glassbox.retrain.completed` event of `tracking.registered_model`, or, when `retrain_flow` is set,
@@ -279,25 +128,70 @@ class SchedulesParams(_Strict):
         return v
 
 
+DataParams = _checks.layer_params("DataParams", data.CHECKS, data.Settings)
+FeaturesParams = _checks.layer_params("FeaturesParams", features.CHECKS, features.Settings)
+TrainingParams = _checks.layer_params("TrainingParams", training.CHECKS, training.Settings)
+EvaluationParams = _checks.layer_params("EvaluationParams", evaluation.CHECKS, evaluation.Settings)
+ServingParams = _checks.layer_params("ServingParams", serving.CHECKS, serving.Settings)
+DeploymentParams = _checks.layer_params("DeploymentParams", deployment.CHECKS, deployment.Settings)
+MonitoringParams = _checks.layer_params("MonitoringParams", monitoring.CHECKS, monitoring.Settings)
+
+
+def _user_checks(value: Any) -> Any:
+    """`checks: {layer: ["module:attr", {check: ..., params: {...}}]}`: plain strings become entries."""
+    if not isinstance(value, dict):
+        return value
+    return {k: [{"check": e} if isinstance(e, str) else e for e in (v or [])] for k, v in value.items()}
+
+
 class Params(_Strict):
     inputs: Inputs
     model: ModelSpec = ModelSpec()
     tracking: Tracking = Tracking()
-    gates: list[StageName] = list(STAGES)
+    gates: list[StageName] = Field(
+        default_factory=lambda: list(STAGES), description="stages whose failing verdict stops the run"
+    )
+    checks: dict[Literal[tuple(LAYERS)], list[_checks.UserCheck]] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="your own checks per layer: module:attribute (a Check) or a module"
+    )
     snapshot: SnapshotParams = SnapshotParams(demo=False)
-    data: DataParams = DataParams()
-    features: FeaturesParams = FeaturesParams()
-    training: TrainingParams = TrainingParams()
-    evaluation: EvaluationParams = EvaluationParams()
-    serving: ServingParams = ServingParams()
-    deployment: DeploymentParams = DeploymentParams()
-    monitoring: MonitoringParams = MonitoringParams()
+    data: DataParams = Field(default_factory=DataParams)  # type: ignore[valid-type]
+    features: FeaturesParams = Field(default_factory=FeaturesParams)  # type: ignore[valid-type]
+    training: TrainingParams = Field(default_factory=TrainingParams)  # type: ignore[valid-type]
+    evaluation: EvaluationParams = Field(default_factory=EvaluationParams)  # type: ignore[valid-type]
+    serving: ServingParams = Field(default_factory=ServingParams)  # type: ignore[valid-type]
+    deployment: DeploymentParams = Field(default_factory=DeploymentParams)  # type: ignore[valid-type]
+    monitoring: MonitoringParams = Field(default_factory=MonitoringParams)  # type: ignore[valid-type]
     schedules: SchedulesParams = SchedulesParams()
+
+    @field_validator("checks", mode="before")
+    @classmethod
+    def _entries(cls, v: Any) -> Any:
+        return _user_checks(v)
 
     def sha256(self) -> str:
         """Hash of the validated params (defaults included), so two runs compare by what they really used."""
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()
+
+    def user_checks(self, layer: str) -> list[_checks.Configured]:
+        """The user's checks for `layer`, imported and with their params validated."""
+        return [
+            _checks.load_user_check(spec, f"params.yaml: checks.{layer}[{i}]")
+            for i, spec in enumerate(self.checks.get(layer, []))
+        ]
+
+
+MOVED = {f"{layer}.{old}": f"{layer}.{new}" for layer, m in LAYERS.items() for old, new in m.MOVED.items()}
+
+
+def _moved_key(raw: dict) -> str | None:
+    """The first old (pre check-sections) key in `raw`, as 'old -> new'."""
+    for old, new in MOVED.items():
+        section, _, key = old.partition(".")
+        if isinstance(raw.get(section), dict) and key in raw[section]:
+            return f"{old} moved to {new}"
+    return None
 
 
 def load_params(path: Path | str = "params.yaml") -> Params:
@@ -312,8 +206,11 @@ def load_params(path: Path | str = "params.yaml") -> Params:
         raise ConfigError(f"{path}:{where} not valid YAML ({getattr(e, 'problem', e)})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    moved = _moved_key(raw)
+    if moved:
+        raise ConfigError(f"{path}: {moved} (each check has its own section now; see `glassbox params --explain`)")
     try:
-        return Params.model_validate(raw)
+        params = Params.model_validate(raw)
     except ValidationError as e:
         err = e.errors()[0]
         key = ".".join(str(p) for p in err["loc"]) or "(top level)"
@@ -321,3 +218,27 @@ def load_params(path: Path | str = "params.yaml") -> Params:
         got = "" if err["type"] in ("extra_forbidden", "missing") else f" (got {err.get('input')!r})"
         more = f" [+{len(e.errors()) - 1} more]" if len(e.errors()) > 1 else ""
         raise ConfigError(f"{path}: {key}: {msg}{got}{more}") from None
+    for layer in params.checks:  # the user's own checks import and validate here, before anything runs
+        params.user_checks(layer)
+    return params
+
+
+def explain(model: type[BaseModel] = Params, prefix: str = "") -> list[str]:
+    """Every key with its default and what it means, for `glassbox params --explain`."""
+    lines: list[str] = []
+    for name, info in model.model_fields.items():
+        key = f"{prefix}{name}"
+        sub = info.annotation if isinstance(info.annotation, type) else None
+        what = info.description or ""
+        if sub is not None and issubclass(sub, BaseModel) and not issubclass(sub, Limit):
+            lines.append(f"{key}:" + (f"  # {what}" if what else ""))
+            lines += explain(sub, f"{key}.")
+            continue
+        if info.is_required():
+            shown = "(required)"
+        else:
+            default = info.get_default(call_default_factory=True)
+            plain = default.model_dump() if isinstance(default, BaseModel) else default
+            shown = re.sub(r"\s+", " ", json.dumps(plain, default=str))
+        lines.append(f"{key} = {shown}" + (f"  # {what}" if what else ""))
+    return lines

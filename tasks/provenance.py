@@ -6,10 +6,13 @@ import hashlib
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from tasks.params import Params
+if TYPE_CHECKING:
+    from tasks.params import Params
+
 
 PACKAGES = (
     "glassbox",

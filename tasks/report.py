@@ -8,37 +8,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tasks.params import STAGES
 from tasks.result import Severity, StageResult, Verdict
 
 SCHEMA_VERSION = 1
 LAST_GOOD = "last_good.json"
-
-
-def complete_results(results: dict[str, StageResult], run_id: str, gates: list[str]) -> list[StageResult]:
-    """Every stage in order. A missing stage is skipped, with the gate that stopped it when there is one.
-    A result left from an older run after a stage that ran in this one is stale (its inputs changed);
-    one from before it was reused unchanged (a `dvc repro` that skipped a cached stage)."""
-    out: list[StageResult] = []
-    seen_current = False
-    stop: str | None = None
-    for name in STAGES:
-        res = results.get(name)
-        if res is not None and (stop is not None or (res.run_id != run_id and seen_current)):
-            res = None
-        if res is None:
-            out.append(StageResult(name=name, verdict=Verdict.skipped, reason=stop or "not run"))
-            continue
-        seen_current = seen_current or res.run_id == run_id
-        out.append(res)
-        if res.verdict is Verdict.fail and res.name in gates:
-            stop = gate_reason(res)
-    return out
-
-
-def gate_reason(res: StageResult) -> str:
-    first = res.first_failure
-    return f"stopped by failing gate '{res.name}'" + (f" ({first.check})" if first else "")
 
 
 def status_of(stages: list[StageResult]) -> str:

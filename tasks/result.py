@@ -1,7 +1,7 @@
 """The records every stage returns: findings with a severity, and a verdict derived from them.
 
-Verdicts are data: a check that finds a problem returns a Finding, it never raises. Only the flow turns a
-failing verdict into "stop here".
+Verdicts are data: a check that finds a problem returns a Finding, it never raises. Only the gate policy
+(tasks/gates.py) turns a failing verdict into "stop here".
 """
 
 from __future__ import annotations
@@ -16,9 +16,30 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Severity(StrEnum):
+    """Ordered: info < warn < fail, so `max(...)` of severities is the worst one."""
+
     info = "info"
     warn = "warn"
     fail = "fail"
+
+    @property
+    def rank(self) -> int:
+        return _RANKS[self.value]
+
+    def __lt__(self, other: object) -> bool:
+        return self.rank < Severity(other).rank
+
+    def __le__(self, other: object) -> bool:
+        return self.rank <= Severity(other).rank
+
+    def __gt__(self, other: object) -> bool:
+        return self.rank > Severity(other).rank
+
+    def __ge__(self, other: object) -> bool:
+        return self.rank >= Severity(other).rank
+
+
+_RANKS = {"info": 0, "warn": 1, "fail": 2}
 
 
 class Verdict(StrEnum):
@@ -44,11 +65,14 @@ def _jsonable(value: Any) -> Any:
 
 
 class Finding(BaseModel):
+    """One verdict with its reason. `check` is left empty by a check's judge: the check runner stamps the
+    check's name on it, so a finding always names the check (= module = fault id) that made it."""
+
     model_config = ConfigDict(frozen=True)
 
-    check: str
     severity: Severity
     message: str
+    check: str = ""
     columns: list[str] = Field(default_factory=list)
     evidence: dict[str, Any] = Field(default_factory=dict)
 
@@ -56,6 +80,14 @@ class Finding(BaseModel):
     @classmethod
     def _plain(cls, v: Any) -> Any:
         return _jsonable(v or {})
+
+
+def worst(findings: list[Finding]) -> Severity:
+    return max((f.severity for f in findings), default=Severity.info)
+
+
+def verdict_of(findings: list[Finding]) -> Verdict:
+    return {Severity.fail: Verdict.fail, Severity.warn: Verdict.warn, Severity.info: Verdict.passed}[worst(findings)]
 
 
 class StageResult(BaseModel):
@@ -90,43 +122,6 @@ class StageResult(BaseModel):
     @classmethod
     def read(cls, path: Path) -> StageResult:
         return cls.model_validate(json.loads(path.read_text()))
-
-
-def verdict_of(findings: list[Finding]) -> Verdict:
-    severities = {f.severity for f in findings}
-    if Severity.fail in severities:
-        return Verdict.fail
-    if Severity.warn in severities:
-        return Verdict.warn
-    return Verdict.passed
-
-
-def severity_for(value: float | None, warn: float | None, fail: float | None, higher_is_worse: bool = True) -> Severity:
-    """Where a measured value falls against a warn/fail pair. An unmeasured value (None, NaN) is info."""
-
-    def over(limit: float | None) -> bool:
-        if limit is None or value is None or (isinstance(value, float) and math.isnan(value)):
-            return False
-        return value > limit if higher_is_worse else value < limit
-
-    return Severity.fail if over(fail) else Severity.warn if over(warn) else Severity.info
-
-
-def judge(
-    check: str,
-    value: float,
-    warn: float | None,
-    fail: float | None,
-    message: str,
-    *,
-    columns: list[str] | None = None,
-    evidence: dict[str, Any] | None = None,
-    higher_is_worse: bool = True,
-) -> Finding:
-    """Turn a measured value and its warn/fail pair into one finding (info when under both)."""
-    ev = {"value": value, "warn": warn, "fail": fail, **(evidence or {})}
-    severity = severity_for(value, warn, fail, higher_is_worse)
-    return Finding(check=check, severity=severity, message=message, columns=columns or [], evidence=ev)
 
 
 class StageOutput(BaseModel):

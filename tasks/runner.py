@@ -1,8 +1,9 @@
-"""The one way a stage runs, shared by the Prefect task and by `glassbox stage` (what dvc.yaml calls).
+"""The one way stages run, shared by the Prefect flow and by `glassbox stage` (what dvc.yaml calls).
 
-It opens the stage's MLflow run, calls the plain stage function, times it, writes `result.json` and
-`metrics/<stage>.json` and logs that folder as the run's evidence. A stage never decides
-about gating; `gate_stop` does, from the result and params.
+`execute_stage` opens the stage's MLflow run, calls the plain stage function, times it, writes `result.json`
+and `metrics/<stage>.json` and logs that folder as the run's evidence. `run_sequence` walks stages in order,
+stops where the gate policy (tasks/gates.py) says, and always writes the report. A stage never decides about
+gating.
 """
 
 from __future__ import annotations
@@ -12,18 +13,21 @@ import shutil
 import time
 import traceback
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel
 
-from tasks import tracking
+from tasks import gates, tracking
 from tasks.context import StageContext
-from tasks.params import STAGES, ConfigError, Params
+from tasks.errors import ConfigError
+from tasks.params import STAGES, Params
 from tasks.provenance import Provenance, collect
 from tasks.registry import stage_function
-from tasks.report import gate_reason
-from tasks.result import Finding, Severity, StageResult, Verdict, verdict_of
+from tasks.report import build_report, write_report
+from tasks.result import Finding, Severity, StageResult, verdict_of
 
 
 class PipelineRun(BaseModel):
@@ -137,12 +141,52 @@ def execute_stage(name: str, params: Params, out: Path, run: PipelineRun) -> Sta
     return result
 
 
-def skipped(name: str, reason: str, run_id: str | None = None) -> StageResult:
-    return StageResult(name=name, verdict=Verdict.skipped, reason=reason, run_id=run_id)
+@dataclass
+class Outcome:
+    """How a sequence of stages ended: the report written, and the input error or crash that stopped it."""
+
+    report: dict
+    error: str | None = None
+    crash: BaseException | None = None
+    stopped: str | None = None
 
 
-def gate_stop(result: StageResult, params: Params) -> str | None:
-    """The reason later stages do not run, or None. Only stages listed in `gates` stop the run."""
-    if result.verdict is Verdict.fail and result.name in params.gates:
-        return gate_reason(result)
-    return None
+def run_sequence(
+    names: list[str],
+    params: Params,
+    out: Path,
+    run: PipelineRun,
+    call: Callable[[str, PipelineRun], StageResult],
+    log: Callable[[str], None] = print,
+) -> Outcome:
+    """Run `names` in order through `call` (the Prefect task, or `execute_stage` directly), stop where the
+    gate policy says, then write the report from every result in `out` and close the MLflow parent run
+    once the pipeline is over (stopped, or its last stage done)."""
+    error: str | None = None
+    crash: BaseException | None = None
+    stop: str | None = None
+    for name in names:
+        if not gates.applies(name, params):
+            continue
+        log(f"stage {name}: start")
+        try:
+            res = call(name, run)
+        except ConfigError as e:
+            error, stop = str(e), f"stopped by input error in '{name}'"
+            res = StageResult.read(out / name / gates.RESULT_FILE)
+        except Exception as e:  # a crashed stage: recorded by execute_stage, reported, re-raised by the caller
+            crash, stop = e, f"stopped by crash in '{name}'"
+            res = StageResult.read(out / name / gates.RESULT_FILE)
+        log(f"stage {name}: {res.verdict.value.upper()} in {res.duration_s:.1f} s")
+        if name == "snapshot":
+            run = refresh_provenance(run, params, out)
+        stop = stop or gates.stop_reason(res, params)
+        if stop:
+            log(f"{stop}: later stages are skipped")
+            break
+    stages = gates.complete_results(gates.read_results(out), run.run_id, params)
+    report = build_report(run, stages, out, error=error or (f"crash: {crash}" if crash else None))
+    write_report(report, out)
+    if run.mlflow_run_id and (stop or names[-1] == STAGES[-1]):
+        tracking.finish_parent(run.mlflow_run_id, report["status"], out)
+    return Outcome(report=report, error=error, crash=crash, stopped=stop)

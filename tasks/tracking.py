@@ -11,9 +11,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tasks.params import Tracking
 from tasks.provenance import Provenance
+
+if TYPE_CHECKING:
+    from tasks.params import Tracking
 
 
 def configure(tracking: Tracking) -> None:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from tasks.data.stats import finite, is_numeric, looks_normalized, metric_key
 from tasks.drift import ColumnDrift, measure_drift
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Finding, Severity, severity_for
 
 CHECK = "covariate_shift"

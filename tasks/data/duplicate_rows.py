@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Finding, Severity, judge
 
 CHECK = "duplicate_rows"

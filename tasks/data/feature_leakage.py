@@ -13,7 +13,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from tasks.data.stats import as_number, is_datetime, is_numeric, metric_key, sample
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Finding, Severity, judge
 
 CHECK = "feature_leakage"

@@ -22,7 +22,7 @@ from great_expectations.data_context import AbstractDataContext
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.exceptions import DataContextError
 
-from tasks.params import ConfigError
+from tasks.errors import ConfigError
 
 DATASOURCE = "glassbox"
 BATCH_DEFINITION = "whole_frame"

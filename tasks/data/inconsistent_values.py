@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.data.stats import finite, is_numeric, looks_normalized
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Finding, Severity, judge
 
 CHECK = "inconsistent_values"

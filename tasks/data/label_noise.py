@@ -21,7 +21,7 @@ from sklearn.metrics import roc_auc_score
 
 from tasks.data.fast_model import design_matrix, out_of_fold_probabilities
 from tasks.data.stats import sample
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Finding, Severity, judge
 
 CHECK = "label_noise"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from tasks.data.stats import cohen_h
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Finding, Severity, judge
 
 CHECK = "label_shift"

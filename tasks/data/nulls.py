@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tasks.data.outcomes import Outcome, evaluated, judged, pct
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Finding
 
 TYPE = "expect_column_values_to_not_be_null"

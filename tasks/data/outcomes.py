@@ -8,7 +8,7 @@ from typing import Any
 
 from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
 
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Finding, Severity, judge
 
 EXAMPLES = 5

@@ -4,7 +4,7 @@ training range widened by a margin."""
 from __future__ import annotations
 
 from tasks.data.outcomes import Outcome, evaluated, judged, pct
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Finding
 
 TYPE = "expect_column_values_to_be_between"

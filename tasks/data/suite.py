@@ -19,7 +19,8 @@ import great_expectations.expectations as gxe
 import pandas as pd
 
 from tasks.frames import categorical_columns, feature_columns
-from tasks.params import DataParams, Inputs, Limit
+from tasks.limits import Limit
+from tasks.params import DataParams, Inputs
 
 INPUTS = "inputs"
 TARGET = "target"

@@ -6,7 +6,7 @@ import hashlib
 
 import numpy as np
 
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Finding, Severity, judge
 
 DIGITS = 9  # decimals hashed into the fingerprint: enough to tell two models apart, stable across platforms

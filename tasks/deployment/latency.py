@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Finding, judge
 from tasks.serving.server import latency_summary
 

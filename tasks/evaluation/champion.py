@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from tasks.limits import Floor
 from tasks.modeling import load_sklearn, positive_scores
-from tasks.params import FloorLimit
 from tasks.result import Finding, Severity, judge
 
 
@@ -118,9 +118,7 @@ def _not_compared(champion: Champion, message: str, columns: list[str] | None = 
     )
 
 
-def check_margin(
-    metric: str, challenger: float, champion: float, limit: FloorLimit, evidence: dict[str, object]
-) -> Finding:
+def check_margin(metric: str, challenger: float, champion: float, limit: Floor, evidence: dict[str, object]) -> Finding:
     """Challenger minus champion on the same rows must not fall below the floor in params."""
     margin = challenger - champion
     return judge(

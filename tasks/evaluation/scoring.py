@@ -10,7 +10,7 @@ import math
 import numpy as np
 from sklearn.metrics import accuracy_score, average_precision_score, confusion_matrix, f1_score, roc_auc_score
 
-from tasks.params import FloorLimit
+from tasks.limits import Floor
 from tasks.result import Finding, Severity, judge
 
 
@@ -52,7 +52,7 @@ def check_test_labels(y: np.ndarray) -> Finding | None:
     )
 
 
-def check_min_score(metric: str, value: float, limit: FloorLimit, rows: int, threshold: float) -> Finding:
+def check_min_score(metric: str, value: float, limit: Floor, rows: int, threshold: float) -> Finding:
     """The candidate's score on the trusted test set must clear the floor in params."""
     if math.isnan(value):
         return Finding(

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Finding, Severity, judge
 
 

@@ -17,7 +17,7 @@ def load_current(serving_dir: Path, features: list[str]) -> pd.DataFrame:
     """The rows replayed from the current batch, with every feature and the served score."""
     path = serving_dir / LOG_FILE
     if not path.is_file():
-        from tasks.params import ConfigError
+        from tasks.errors import ConfigError
 
         raise ConfigError(f"{path}: not found; run the serving stage first")
     log = read_frame(path)

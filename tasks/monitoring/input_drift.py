@@ -4,7 +4,7 @@ carries the gate, so one seasonal column among many does not stop a run but a br
 from __future__ import annotations
 
 from tasks.drift import ColumnDrift
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Finding, Severity, judge
 
 

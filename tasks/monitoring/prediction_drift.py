@@ -4,7 +4,7 @@ by normed Wasserstein distance (in reference standard deviations)."""
 from __future__ import annotations
 
 from tasks.drift import ColumnDrift
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Finding, Severity, judge
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Finding, judge
 
 EXAMPLES = 5

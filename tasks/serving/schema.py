@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Finding, judge
 
 # Which received value kinds each signature type accepts without changing meaning (ints widen to floats).

@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 
 from tasks.context import StageContext
+from tasks.errors import ConfigError
 from tasks.frames import load_inputs, require_columns
 from tasks.modeling import ModelRef, load_sklearn, positive_scores
-from tasks.params import ConfigError, Inputs, ServingParams
+from tasks.params import Inputs, ServingParams
 from tasks.result import Finding, Severity, StageOutput
 from tasks.serving.answers import missing_answers
 from tasks.serving.parity import served_vs_offline

@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from tasks.context import StageContext
-from tasks.params import ConfigError, Inputs, SnapshotParams
+from tasks.errors import ConfigError
+from tasks.params import Inputs, SnapshotParams
 from tasks.result import Finding, Severity, StageOutput
 
 WEATHER = ["temp", "dewp", "humid", "wind_dir", "wind_speed", "precip", "pressure", "visib"]

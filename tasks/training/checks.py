@@ -1,50 +1,29 @@
-"""Training checks: a retrain must be reproducible, and the model must generalise beyond what it saw."""
+"""The training layer's settings and its checks, in diagnostic order (root causes first)."""
 
 from __future__ import annotations
 
-import numpy as np
-from sklearn import metrics as skm
+from typing import Annotated, Literal
 
-from tasks.params import Limit
-from tasks.result import Finding, judge
+from pydantic import Field
 
-SCORERS = {
-    "roc_auc": lambda y, p: skm.roc_auc_score(y, p),
-    "average_precision": lambda y, p: skm.average_precision_score(y, p),
-    "accuracy": lambda y, p: skm.accuracy_score(y, p >= 0.5),
-    "f1": lambda y, p: skm.f1_score(y, p >= 0.5),
-}
+from tasks.checks import CheckParams, checks_of
+from tasks.limits import Limit
+
+# Old params keys that moved, old dotted key -> new dotted key (a one-line error names the new one).
+MOVED: dict[str, str] = {}
 
 
-def score(metric: str, y: np.ndarray, p: np.ndarray) -> float:
-    if len(np.unique(y)) < 2 and metric in ("roc_auc", "average_precision"):
-        return float("nan")
-    return float(SCORERS[metric](y, p))
+class Settings(CheckParams):
+    validation_fraction: Annotated[float, Field(gt=0.0, lt=0.5)] = 0.2
+    repro_max_abs_diff: Limit = Limit(warn=0.0, fail=1e-6)
+    train_val_gap: Limit = Limit(warn=0.05, fail=0.10)
+    metric: Literal["roc_auc", "average_precision", "accuracy", "f1"] = "roc_auc"
+    # Trusted test rows also in training: share with a key (`inputs.id`) found in training, and share with an
+    # identical feature+target row in training beyond the share of training rows that repeat within training.
+    split_overlap_share: Limit = Limit(warn=0.0, fail=0.001)
+    split_overlap_row_excess: Limit = Limit(warn=0.002, fail=0.01)
+    # Share of trusted test rows earlier than the latest training row (with `inputs.timestamp`).
+    temporal_overlap_share: Limit = Limit(warn=0.001, fail=0.05)
 
 
-def reproducibility(first: np.ndarray, second: np.ndarray, limit: Limit) -> Finding:
-    """Two fits with the same data, seed and params must give the same predictions."""
-    diff = np.abs(first - second)
-    worst = float(np.nanmax(diff)) if diff.size else 0.0
-    differ = int((diff > 0).sum())
-    return judge(
-        "training_reproducible",
-        worst,
-        limit.warn,
-        limit.fail,
-        f"two trainings with the same data, seed and params: max prediction difference {worst:.3g}, "
-        f"{differ:,} of {len(diff):,} validation rows differ",
-        evidence={"rows_differ": differ},
-    )
-
-
-def generalisation_gap(metric: str, train_score: float, val_score: float, limit: Limit) -> Finding:
-    gap = train_score - val_score
-    return judge(
-        "train_val_gap",
-        gap,
-        limit.warn,
-        limit.fail,
-        f"{metric} {train_score:.4f} on training vs {val_score:.4f} on validation: gap {gap:.4f}",
-        evidence={"metric": metric, "train": train_score, "validation": val_score},
-    )
+CHECKS = checks_of()

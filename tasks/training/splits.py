@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Finding, Severity, judge, severity_for
 
 _RANK = {Severity.info: 0, Severity.warn: 1, Severity.fail: 2}

@@ -13,11 +13,11 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from tasks.context import StageContext
+from tasks.errors import ConfigError
 from tasks.features.parity import as_matrix, load_preprocessor, matrix_sha256
 from tasks.features.stage import MANIFEST
 from tasks.frames import binary_target, load_inputs
 from tasks.modeling import ModelRef, build_model, log_model
-from tasks.params import ConfigError
 from tasks.result import Finding, Severity, StageOutput
 from tasks.training.checks import generalisation_gap, reproducibility, score
 from tasks.training.splits import split_findings, split_metrics

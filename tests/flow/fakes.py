@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasks.params import ConfigError
+from tasks.errors import ConfigError
 from tasks.result import Finding, Severity, StageOutput
 
 

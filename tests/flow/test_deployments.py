@@ -26,7 +26,8 @@ from deployments.schedules import (
     build_deployments,
     model_resource_id,
 )
-from tasks.params import ConfigError, Params, SchedulesParams, load_params
+from tasks.errors import ConfigError
+from tasks.params import Params, SchedulesParams, load_params
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO_PARAMS = ROOT / "params.yaml"

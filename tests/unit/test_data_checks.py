@@ -8,7 +8,7 @@ from tasks.data.outcomes import Outcome
 from tasks.data.ranges import range_findings
 from tasks.data.reviewed import reviewed_findings
 from tasks.data.schema import schema_findings
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Severity
 
 LIMIT = Limit(warn=0.01, fail=0.05)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.data.covariate_shift import covariate_shift, prepared_batch
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Severity
 
 NUMERIC = Limit(warn=0.5, fail=1.0)

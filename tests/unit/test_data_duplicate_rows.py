@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from tasks.data.duplicate_rows import duplicate_rows
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Severity
 
 ROWS = Limit(warn=0.001, fail=0.01)

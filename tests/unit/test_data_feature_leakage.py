@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.data.feature_leakage import bin_codes, feature_leakage, fold_ids, single_feature_auc
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Severity
 
 AUC = Limit(warn=0.75, fail=0.85)

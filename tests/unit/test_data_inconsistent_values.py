@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.data.inconsistent_values import inconsistent_values, scale_factor, spelling_variants
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Severity
 
 VARIANTS = Limit(warn=0.0, fail=0.01)

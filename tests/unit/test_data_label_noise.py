@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.data.label_noise import LabelIssues, estimate, label_noise_finding
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Severity
 
 LIMIT = Limit(warn=0.03, fail=0.06)

@@ -6,7 +6,7 @@ import pandas as pd
 
 from tasks.data.label_shift import label_shift
 from tasks.data.stats import cohen_h
-from tasks.params import Limit
+from tasks.limits import Limit
 from tasks.result import Severity
 
 LIMIT = Limit(warn=0.2, fail=0.5)

@@ -13,7 +13,8 @@ import pytest
 
 from tasks.context import StageContext
 from tasks.data.stage import run
-from tasks.params import ConfigError, Params
+from tasks.errors import ConfigError
+from tasks.params import Params
 from tasks.provenance import collect, file_md5
 from tasks.result import Severity, StageOutput
 

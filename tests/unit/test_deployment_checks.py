@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from tasks.deployment.gates import earlier_gates
 
 from tasks.deployment.fingerprint import lineage, served_is_candidate
-from tasks.deployment.gates import earlier_gates
 from tasks.deployment.latency import latency_budget
 from tasks.deployment.rollback import rollback_target
 from tasks.deployment.tags import provenance_tags
-from tasks.params import STAGES, Limit
+from tasks.limits import Limit
+from tasks.params import STAGES
 from tasks.result import Finding, Severity, StageResult, Verdict
 
 RUN = "run-1"

@@ -8,11 +8,11 @@ import numpy as np
 
 from tasks.evaluation.champion import check_margin, no_champion
 from tasks.evaluation.scoring import check_min_score, check_test_labels, classification_scores, labels_at
-from tasks.params import FloorLimit
+from tasks.limits import Floor
 from tasks.result import Severity
 
-FLOOR = FloorLimit(warn=0.7, fail=0.6)
-MARGIN = FloorLimit(warn=-0.005, fail=-0.02)
+FLOOR = Floor(warn=0.7, fail=0.6)
+MARGIN = Floor(warn=-0.005, fail=-0.02)
 
 
 def test_labels_at_threshold_is_inclusive() -> None:

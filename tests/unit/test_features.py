@@ -5,8 +5,9 @@ import pandas as pd
 
 from tasks.features.parity import as_matrix, load_preprocessor, replay_parity, save_preprocessor
 from tasks.features.serving_inputs import out_of_range, unseen_categories
+from tasks.limits import Limit
 from tasks.modeling import build_preprocessor
-from tasks.params import FeaturesParams, Limit
+from tasks.params import FeaturesParams
 from tasks.result import Severity
 
 P = FeaturesParams()

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from tasks.drift import CATEGORICAL_METHOD, NUMERIC_METHOD, ColumnDrift, measure_drift
+from tasks.limits import Limit
 from tasks.monitoring.input_drift import check_drifted_share, column_findings, unmeasured_findings
 from tasks.monitoring.prediction_drift import check_prediction_drift
-from tasks.params import Limit
 from tasks.result import Severity
 
 SHARE = Limit(warn=0.3, fail=0.6)

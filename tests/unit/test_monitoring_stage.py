@@ -12,10 +12,11 @@ import pytest
 
 from tasks import tracking
 from tasks.context import StageContext
+from tasks.errors import ConfigError
 from tasks.modeling import ModelRef, build_model, log_model, positive_scores
 from tasks.monitoring.inference_log import LOG_FILE, load_current, reference_sample
 from tasks.monitoring.stage import HTML_FILE, JSON_FILE, run
-from tasks.params import ConfigError, Inputs, ModelSpec, MonitoringParams, Params, Tracking
+from tasks.params import Inputs, ModelSpec, MonitoringParams, Params, Tracking
 from tasks.provenance import Provenance
 from tasks.result import Finding, Severity
 

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tasks.params import ConfigError, Params, load_params
+from tasks.errors import ConfigError
+from tasks.params import Params, load_params
 from tests.conftest import REPO
 
 

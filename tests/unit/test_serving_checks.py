@@ -4,7 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.params import ConfigError, Inputs, Limit
+from tasks.errors import ConfigError
+from tasks.limits import Limit
+from tasks.params import Inputs
 from tasks.result import Severity
 from tasks.serving.answers import missing_answers
 from tasks.serving.parity import served_vs_offline
