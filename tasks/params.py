@@ -174,10 +174,10 @@ class Params(_Strict):
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()
 
-    def user_checks(self, layer: str) -> list[_checks.Configured]:
+    def user_checks(self, layer: str, source: str = "params.yaml") -> list[_checks.Configured]:
         """The user's checks for `layer`, imported and with their params validated."""
         return [
-            _checks.load_user_check(spec, f"params.yaml: checks.{layer}[{i}]")
+            _checks.load_user_check(spec, f"{source}: checks.{layer}[{i}]")
             for i, spec in enumerate(self.checks.get(layer, []))
         ]
 
@@ -219,7 +219,7 @@ def load_params(path: Path | str = "params.yaml") -> Params:
         more = f" [+{len(e.errors()) - 1} more]" if len(e.errors()) > 1 else ""
         raise ConfigError(f"{path}: {key}: {msg}{got}{more}") from None
     for layer in params.checks:  # the user's own checks import and validate here, before anything runs
-        params.user_checks(layer)
+        params.user_checks(layer, str(path))
     return params
 
 

@@ -6,12 +6,39 @@ drift changes the shape of a distribution; a missing scaler only moves and stret
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
-from tasks.params import FeaturesParams
-from tasks.result import Finding, Severity, judge, severity_for
+from tasks import checks
+from tasks.columns import normalization
+from tasks.limits import Limit, Share, judged
+from tasks.result import Finding, Severity
+
+if TYPE_CHECKING:
+    from tasks.features.inputs import FeatureInputs
+
+
+class Params(checks.CheckParams):
+    tolerance: float = Field(
+        0.1,
+        gt=0.0,
+        lt=1.0,
+        description="a column looks normalized when |mean| and |sd - 1| (standardized) or |min| and |max - 1| "
+        "(min-max scaled) are within this (the data layer uses the same rule to leave such columns to this check)",
+    )
+    affine_fit_r2: Share = Field(
+        0.9,
+        description="R^2 of serving vs training quantiles an affine map must reach: a scaler only moves and "
+        "stretches, a drift changes the shape",
+    )
+    mismatch: Limit = Field(
+        Limit(warn=0.5, fail=1.0),
+        description="distance between the two sides, in standard deviations of the normalized side",
+    )
+
 
 # Quantile levels compared between the two sides (the tails are left out: a few outliers must not decide).
 LEVELS = np.linspace(0.01, 0.99, 99)
@@ -27,14 +54,6 @@ class Scale:
     @classmethod
     def of(cls, x: np.ndarray) -> Scale:
         return cls(float(x.mean()), float(x.std()), float(x.min()), float(x.max()))
-
-    def normalized(self, tolerance: float) -> str | None:
-        """'standardized' or 'min-max scaled' when the values look like a scaler's output, else None."""
-        if abs(self.mean) <= tolerance and abs(self.sd - 1.0) <= tolerance:
-            return "standardized"
-        if abs(self.lo) <= tolerance and abs(self.hi - 1.0) <= tolerance:
-            return "min-max scaled"
-        return None
 
     def describe(self) -> str:
         return f"mean {_g(self.mean)}, sd {_g(self.sd)}, range [{_g(self.lo)}, {_g(self.hi)}]"
@@ -63,57 +82,96 @@ def _numbers(s: pd.Series) -> np.ndarray:
     return x[np.isfinite(x)]
 
 
-def normalization_skew(
-    train: pd.DataFrame, batch: pd.DataFrame, columns: list[str], p: FeaturesParams, batch_name: str
-) -> list[Finding]:
-    """One finding per numeric column normalized on one side only and affinely related to the other side,
-    sized by the distance between the sides (Wasserstein, in sds of the normalized side) and judged by
-    `normalization_mismatch`. Columns normalized on both sides, or on neither, are not this bug."""
+@dataclass(frozen=True)
+class Skew:
+    """A column normalized on one side only, with an affine map between the sides."""
+
+    batch: str
+    column: str
+    training: Scale
+    serving: Scale
+    normalized_side: str  # "training" or "serving"
+    normalization: str  # "standardized" or "min-max scaled"
+    scale: float
+    offset: float
+    r2: float
+    mismatch: float  # Wasserstein distance in sds of the normalized side
+
+
+@dataclass(frozen=True)
+class Measurement(checks.Measurement):
+    found: tuple[Skew, ...]
+    batches: tuple[str, ...]
+
+    def metrics(self) -> dict[str, float]:
+        return {
+            f"{b}.max_mismatch": max((s.mismatch for s in self.found if s.batch == b), default=0.0)
+            for b in self.batches
+        }
+
+
+def measure(x: FeatureInputs, p: Params) -> Measurement:
+    """Numeric columns normalized on one side only and affinely related to the other side. Columns normalized
+    on both sides, or on neither, are not this bug; without an affine map it is a change of shape (drift)."""
+    found = []
+    for name, batch in x.batches.items():
+        for col in x.numeric:
+            if col not in batch.columns or col not in x.train.columns:
+                continue
+            k_ref, k_cur = normalization(x.train[col], p.tolerance), normalization(batch[col], p.tolerance)
+            if (k_ref is None) == (k_cur is None):
+                continue
+            ref, cur = _numbers(x.train[col]), _numbers(batch[col])
+            if len(np.unique(ref)) < 2 or len(np.unique(cur)) < 2:
+                continue
+            a, b, r2, distance = affine_fit(ref, cur)
+            if not r2 >= p.affine_fit_r2:  # NaN included
+                continue
+            s_ref, s_cur = Scale.of(ref), Scale.of(cur)
+            # In units of the normalized side's sd: raw units left unscaled are many, a drift is a fraction.
+            mismatch = distance / (s_ref.sd if k_ref is not None else s_cur.sd)
+            side = "training" if k_ref is not None else "serving"
+            found.append(Skew(name, col, s_ref, s_cur, side, k_ref or k_cur or "", a, b, r2, mismatch))
+    return Measurement(found=tuple(found), batches=tuple(x.batches))
+
+
+def judge(m: Measurement, p: Params) -> list[Finding]:
     findings = []
-    for col in columns:
-        ref, cur = _numbers(train[col]), _numbers(batch[col])
-        if len(np.unique(ref)) < 2 or len(np.unique(cur)) < 2:
-            continue
-        s_ref, s_cur = Scale.of(ref), Scale.of(cur)
-        k_ref, k_cur = s_ref.normalized(p.normalized_tolerance), s_cur.normalized(p.normalized_tolerance)
-        if (k_ref is None) == (k_cur is None):
-            continue
-        a, b, r2, distance = affine_fit(ref, cur)
-        if not r2 >= p.affine_fit_r2:  # NaN included: no affine map, so a change of shape (drift), not scaling
-            continue
-        # In units of the normalized side's sd: raw units left unscaled are many of them, a drift is a fraction.
-        mismatch = distance / (s_ref.sd if k_ref is not None else s_cur.sd)
-        limit = p.normalization_mismatch
-        severity = severity_for(mismatch, limit.warn, limit.fail)
-        if k_ref is not None:
-            side = f"looks {k_ref} in training ({s_ref.describe()}) but not at serving ({s_cur.describe()})"
+    for s in m.found:
+        if s.normalized_side == "training":
+            side = (
+                f"looks {s.normalization} in training ({s.training.describe()}) but not at serving "
+                f"({s.serving.describe()})"
+            )
             cause = "the scaling applied in training is missing at serving"
         else:
-            side = f"looks {k_cur} at serving ({s_cur.describe()}) but not in training ({s_ref.describe()})"
+            side = (
+                f"looks {s.normalization} at serving ({s.serving.describe()}) but not in training "
+                f"({s.training.describe()})"
+            )
             cause = "serving applies a scaling training never did"
         verdict = {
             Severity.fail: cause,
             Severity.warn: f"{cause}, or a strong drift of a normalized column",
             Severity.info: "too close to be a missing scaler (a drift, if anything)",
-        }[severity]
+        }[p.mismatch.severity(s.mismatch)]
         findings.append(
-            judge(
-                "normalization_skew",
-                mismatch,
-                limit.warn,
-                limit.fail,
-                f"{batch_name}: {col!r} {side}; serving = {a:.4g} x training {'-' if b < 0 else '+'} {abs(b):.4g} "
-                f"(R^2 {r2:.3f} over quantiles), {mismatch:.3g} sds of the normalized side apart: {verdict}",
-                columns=[col],
+            judged(
+                s.mismatch,
+                p.mismatch,
+                f"{s.batch}: {s.column!r} {side}; serving = {s.scale:.4g} x training "
+                f"{'-' if s.offset < 0 else '+'} {abs(s.offset):.4g} (R^2 {s.r2:.3f} over quantiles), "
+                f"{s.mismatch:.3g} sds of the normalized side apart: {verdict}",
+                columns=[s.column],
                 evidence={
-                    "batch": batch_name,
-                    "training": s_ref.__dict__,
-                    "serving": s_cur.__dict__,
-                    "normalized_side": "training" if k_ref else "serving",
-                    "normalization": k_ref or k_cur,
-                    "scale": a,
-                    "offset": b,
-                    "r2": r2,
+                    "batch": s.batch,
+                    "training": s.training.__dict__,
+                    "serving": s.serving.__dict__,
+                    "normalized_side": s.normalized_side,
+                    "normalization": s.normalization,
+                    "scale": s.scale,
+                    "offset": s.offset,
+                    "r2": s.r2,
                 },
             )
         )

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from tasks import checks
 from tasks.limits import Limit
-from tasks.result import Finding, Severity
+from tasks.result import Finding
 
 if TYPE_CHECKING:
     from tasks.features.inputs import FeatureInputs
@@ -131,7 +131,10 @@ def judge(m: Measurement, p: Params) -> list[Finding]:
                     "share_beyond_allowed": o.share_beyond,
                     "values": o.examples,
                     "rows_beyond_allowed": o.rows_beyond,
-                    "limits": {"share": p.share.model_dump(), "extrapolation_share": p.extrapolation_share.model_dump()},
+                    "limits": {
+                        "share": p.share.model_dump(),
+                        "extrapolation_share": p.extrapolation_share.model_dump(),
+                    },
                 },
             )
         )

@@ -1,5 +1,5 @@
-"""Train/serve preprocessing parity: the preprocessing that ships must turn raw rows into the very features
-the model is trained on."""
+"""The shipped preprocessing artifact: saved and loaded with skops, its output as a dense matrix, and that
+matrix's fingerprint (the training stage proves it trains on exactly the features validated here)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from tasks.limits import Limit
-from tasks.result import Finding, Severity, judge
 
 
 def as_matrix(features: Any) -> np.ndarray:
@@ -37,30 +34,3 @@ def load_preprocessor(path: Path) -> Any:
     import skops.io
 
     return skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
-
-
-def replay_parity(fitted: np.ndarray, replayed: np.ndarray, limit: Limit) -> Finding:
-    """Compare the features seen at fit time with the shipped preprocessing replayed on the same raw rows."""
-    if fitted.shape != replayed.shape:
-        return Finding(
-            check="preprocessing_parity",
-            severity=Severity.fail,
-            message=f"the shipped preprocessing gives {replayed.shape[1]} features per row, "
-            f"training had {fitted.shape[1]}",
-            evidence={"fitted_shape": list(fitted.shape), "replayed_shape": list(replayed.shape)},
-        )
-    both_nan = np.isnan(fitted) & np.isnan(replayed)
-    diff = np.where(both_nan, 0.0, np.abs(fitted - replayed))
-    diff = np.where(np.isnan(diff), np.inf, diff)
-    worst = float(diff.max()) if diff.size else 0.0
-    rows_differ = int((diff > (limit.warn or 0.0)).any(axis=1).sum())
-    worst_col = int(np.unravel_index(diff.argmax(), diff.shape)[1]) if diff.size else None
-    return judge(
-        "preprocessing_parity",
-        worst,
-        limit.warn,
-        limit.fail,
-        f"shipped preprocessing replayed on {len(fitted):,} raw training rows: max |difference| {worst:.3g} "
-        f"({rows_differ:,} rows differ)",
-        evidence={"rows_differ": rows_differ, "worst_feature_index": worst_col},
-    )

@@ -12,7 +12,7 @@ from tasks.context import StageContext
 from tasks.features.checks import CHECKS
 from tasks.features.inputs import BATCHES, FeatureInputs
 from tasks.features.parity import as_matrix, load_preprocessor, matrix_sha256, save_preprocessor
-from tasks.features.timestamps import hour_columns, timestamp_columns
+from tasks.features.timezone_shift import hour_columns, timestamp_columns
 from tasks.features.vocabulary import text_vectorizers, vocabulary_fingerprint
 from tasks.frames import binary_target, categorical_columns, feature_columns, load_inputs
 from tasks.modeling import build_model

@@ -6,11 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.features.normalization import Scale, affine_fit, normalization_skew
-from tasks.params import FeaturesParams
+from tasks.columns import normalization
+from tasks.features import normalization_skew
+from tasks.features.normalization_skew import affine_fit
 from tasks.result import Severity
+from tests.checking import feature_inputs, findings
 
-P = FeaturesParams()
+P = normalization_skew.Params()
 RNG = np.random.default_rng(0)
 RAW = 50.0 + 10.0 * RNG.normal(size=2000)  # e.g. degrees: mean 50, sd 10
 SERVE_RAW = 50.0 + 10.0 * RNG.normal(size=500)
@@ -21,7 +23,9 @@ def standardized(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
 
 
 def skew(train: np.ndarray, serve: np.ndarray) -> list:
-    return normalization_skew(pd.DataFrame({"t": train}), pd.DataFrame({"t": serve}), ["t"], P, "current")
+    return findings(
+        normalization_skew, feature_inputs(pd.DataFrame({"t": train}), pd.DataFrame({"t": serve}), numeric=["t"])
+    )
 
 
 def test_standardized_training_and_raw_serving_fails_with_the_scale():
@@ -73,6 +77,6 @@ def test_a_change_of_shape_is_not_explained_by_a_scaler():
 
 def test_scale_recognises_normalized_values():
     """Standardized and min-max scaled values are recognised; raw ones are not."""
-    assert Scale.of(standardized(RAW, RAW)).normalized(0.1) == "standardized"
-    assert Scale.of(np.array([0.0, 0.3, 1.0])).normalized(0.1) == "min-max scaled"
-    assert Scale.of(RAW).normalized(0.1) is None
+    assert normalization(pd.Series(standardized(RAW, RAW)), 0.1) == "standardized"
+    assert normalization(pd.Series([0.0, 0.3, 1.0]), 0.1) == "min-max scaled"
+    assert normalization(pd.Series(RAW), 0.1) is None

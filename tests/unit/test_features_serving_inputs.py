@@ -6,18 +6,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tasks.features.serving_inputs import out_of_range, unseen_categories
-from tasks.params import FeaturesParams
+from tasks.features import out_of_range, unseen_categories
 from tasks.result import Severity
+from tests.checking import feature_inputs, findings
 
-P = FeaturesParams()
 TRAIN = pd.DataFrame({"km": np.linspace(80.0, 5000.0, 1000), "dest": ["ORD", "ATL", "LAX", "MIA"] * 250})
+
+
+def outside(batch):
+    return findings(out_of_range, feature_inputs(TRAIN, batch, numeric=["km"]))
+
+
+def unseen(batch):
+    return findings(unseen_categories, feature_inputs(TRAIN, batch, categorical=["dest"]))
 
 
 def test_a_few_percent_of_negative_values_fail_with_values_and_allowed_range():
     """2% negative distances (a sign bug) fail; the message names the column, values and allowed range."""
     batch = pd.DataFrame({"km": np.r_[-np.linspace(100, 900, 20), np.linspace(100, 4000, 980)]})
-    [f] = out_of_range(TRAIN, batch, ["km"], P, "current")
+    [f] = outside(batch)
     assert f.severity is Severity.fail and f.evidence["share_beyond_allowed"] == 0.02
     assert "'km'" in f.message and "-900" in f.message and "[0, 7460]" in f.message and "2.00%" in f.message
 
@@ -25,22 +32,22 @@ def test_a_few_percent_of_negative_values_fail_with_values_and_allowed_range():
 def test_extrapolation_a_little_past_training_warns():
     """5% of values just above the training maximum: the model extrapolates, a warn, not a fail."""
     batch = pd.DataFrame({"km": np.r_[np.full(50, 5200.0), np.linspace(100, 4000, 950)]})
-    [f] = out_of_range(TRAIN, batch, ["km"], P, "current")
+    [f] = outside(batch)
     assert f.severity is Severity.warn and "extrapolates" in f.message and "5200" in f.message
 
 
 def test_values_inside_the_training_range_are_silent():
     """No value outside the training range: no finding."""
-    assert out_of_range(TRAIN, TRAIN.sample(100, random_state=0), ["km"], P, "current") == []
+    assert outside(TRAIN.sample(100, random_state=0)) == []
 
 
 def test_unseen_categories_name_values_counts_and_share():
     """New destinations in 20% of rows fail; the message lists each with its row count."""
     batch = pd.DataFrame({"dest": ["ORD"] * 80 + ["LCK"] * 12 + ["ONT"] * 8})
-    [f] = unseen_categories(TRAIN, batch, ["dest"], P, "current")
+    [f] = unseen(batch)
     assert f.severity is Severity.fail and "'LCK' (12 rows)" in f.message and "20.00%" in f.message
 
 
 def test_known_categories_are_silent():
     """Only categories training saw: no finding."""
-    assert unseen_categories(TRAIN, TRAIN.head(20), ["dest"], P, "current") == []
+    assert unseen(TRAIN.head(20)) == []

@@ -37,7 +37,12 @@ def frame(n: int, seed: int) -> pd.DataFrame:
     )
 
 
-def run_stage(tmp_path: Path, current: pd.DataFrame | None = None, train: pd.DataFrame | None = None) -> StageOutput:
+def run_stage(
+    tmp_path: Path,
+    current: pd.DataFrame | None = None,
+    train: pd.DataFrame | None = None,
+    user_checks: list[str] | None = None,
+) -> StageOutput:
     (frame(600, 0) if train is None else train).to_parquet(tmp_path / "train.parquet", index=False)
     frame(200, 1).to_parquet(tmp_path / "test.parquet", index=False)
     (frame(200, 2) if current is None else current).to_parquet(tmp_path / "current.parquet", index=False)
@@ -51,12 +56,13 @@ def run_stage(tmp_path: Path, current: pd.DataFrame | None = None, train: pd.Dat
                 "text": ["route"],
             },
             "model": {"estimator": "sklearn.linear_model.LogisticRegression"},
-            "features": {"timezone_min_rows": 100},
+            "features": {"timezone_shift": {"min_rows": 100}},
+            "checks": {"features": user_checks or []},
         }
     )
     prov = Provenance(git_commit=None, git_dirty=None, data_hashes={}, params_sha256="0", packages={})
     ctx = StageContext("features", params, tmp_path / "out", "run-1", prov)
-    ctx.dir.mkdir(parents=True)
+    ctx.dir.mkdir(parents=True, exist_ok=True)
     return run(ctx)
 
 
@@ -73,7 +79,8 @@ def test_clean_data_ships_the_preprocessor_and_stays_quiet(tmp_path):
     assert manifest["vocabulary_sha256"] == vocabulary_fingerprint(shipped)
     checks = {f.check for f in out.findings}
     assert {"preprocessing_parity", "vocab_mismatch", "timezone_shift"} <= checks
-    assert out.metrics["current_vocab_mismatch_max"] == 0.0
+    assert out.metrics["vocab_mismatch.current.max_excess_oov_share"] == 0.0
+    assert all(f"{c}.seconds" in out.metrics for c in checks - {"check_error"})
 
 
 def test_a_missing_scaler_is_the_first_failure(tmp_path):
@@ -93,3 +100,28 @@ def test_planted_serving_faults_fail_in_this_stage(tmp_path):
     out = run_stage(tmp_path, current=current)
     failed = {f.check for f in out.findings if f.severity is Severity.fail}
     assert failed == {"timezone_shift", "vocab_mismatch"}
+
+
+def test_a_raising_user_check_fails_the_gate_and_keeps_every_other_finding(tmp_path, monkeypatch):
+    """A user's check that raises becomes a check_error fail with its traceback; the built-in checks still
+    report, and the stage's verdict is a fail that stops the run."""
+    from tasks.gates import stop_reason
+    from tasks.result import StageResult, verdict_of
+
+    (tmp_path / "raising_checks.py").write_text(
+        "from tasks import checks\n"
+        "def measure(x, p):\n"
+        "    return checks.Measurement() if x.batches['current'].empty else 1 / 0\n"
+        "def judge(m, p):\n"
+        "    return []\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    clean = run_stage(tmp_path)
+    out = run_stage(tmp_path, user_checks=["raising_checks"])
+    [error] = [f for f in out.findings if f.check == "check_error"]
+    assert error.severity is Severity.fail and "raising_checks" in error.message and "ZeroDivisionError" in error.message
+    assert (tmp_path / "out" / "features" / error.evidence["traceback"]).is_file()
+    assert [f for f in out.findings if f.check != "check_error"] == clean.findings
+    result = StageResult(name="features", verdict=verdict_of(out.findings), findings=out.findings)
+    params = Params.model_validate({"inputs": {"train": "a", "test": "b", "current": "c", "target": "y"}})
+    assert stop_reason(result, params) == "stopped by failing gate 'features' (check_error)"

@@ -6,19 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tasks.features import vocab_mismatch
 from tasks.features.parity import load_preprocessor, save_preprocessor
-from tasks.features.vocabulary import (
-    count_tokens,
-    oov_share,
-    text_vectorizers,
-    vocabulary_fingerprint,
-    vocabulary_identity,
-)
+from tasks.features.vocab_mismatch import count_tokens
+from tasks.features.vocabulary import text_vectorizers, vocabulary_fingerprint
 from tasks.modeling import TEXT_VOCABULARY, build_preprocessor
-from tasks.params import FeaturesParams
 from tasks.result import Severity
+from tests.checking import feature_inputs, findings
 
-P = FeaturesParams()
 NAMES = ["United Air Lines from Newark Liberty to Chicago Ohare", "Delta Air Lines from La Guardia to Atlanta"]
 TRAIN = pd.DataFrame({"route": NAMES * 50, "km": np.arange(100.0), "y": [0, 1] * 50})
 CODES = pd.Series(["UA from EWR to ORD", "DL from LGA to ATL"] * 20)
@@ -28,9 +23,14 @@ def fitted(frame: pd.DataFrame = TRAIN):
     return build_preprocessor([], ["km"], ["route"]).fit(frame)
 
 
-def judged(batch: pd.Series):
-    vec = text_vectorizers(fitted())["route"]
-    return oov_share("route", vec, count_tokens(vec, TRAIN["route"]), batch, P, "current")
+def judged(batch: pd.Series, train: pd.DataFrame = TRAIN, pre=None):
+    vectorizers = text_vectorizers(pre or fitted())
+    [f] = findings(vocab_mismatch, feature_inputs(train, batch.to_frame("route"), vectorizers=vectorizers))
+    return f
+
+
+def identity(shipped: dict, fitted_: dict):
+    return findings(vocab_mismatch, feature_inputs(TRAIN, vocabularies=fitted_, shipped_vocabularies=shipped))
 
 
 def test_serving_text_written_another_way_fails_with_unknown_tokens():
@@ -59,10 +59,10 @@ def test_the_vocabulary_is_bounded_and_training_share_counts_what_it_leaves_out(
     """Beyond TEXT_VOCABULARY tokens, the rarest are out of vocabulary already in training: the check judges
     the excess over that share, so training text itself is never a finding."""
     many = pd.DataFrame({"route": [f"word{i} common" for i in range(300)], "km": np.arange(300.0)})
-    vec = text_vectorizers(fitted(many))["route"]
-    trained = count_tokens(vec, many["route"])
-    assert len(vec.vocabulary_) == TEXT_VOCABULARY and trained.share > 0
-    assert oov_share("route", vec, trained, many["route"], P, "train").evidence["value"] == 0.0
+    pre = fitted(many)
+    vec = text_vectorizers(pre)["route"]
+    assert len(vec.vocabulary_) == TEXT_VOCABULARY and count_tokens(vec, many["route"]).share > 0
+    assert judged(many["route"], many, pre).evidence["value"] == 0.0
 
 
 def test_fingerprint_survives_the_skops_round_trip(tmp_path):
@@ -71,14 +71,14 @@ def test_fingerprint_survives_the_skops_round_trip(tmp_path):
     save_preprocessor(pre, tmp_path / "pre.skops")
     shipped = vocabulary_fingerprint(load_preprocessor(tmp_path / "pre.skops"))
     assert shipped == vocabulary_fingerprint(pre) and list(shipped) == ["route"]
-    [f] = vocabulary_identity(shipped, vocabulary_fingerprint(pre), "the shipped preprocessor")
+    [f] = identity(shipped, vocabulary_fingerprint(pre))
     assert f.severity is Severity.info
 
 
 def test_another_vocabulary_is_a_fail():
     """A preprocessing fitted on other text carries another vocabulary: vocab_mismatch fails."""
     other = fitted(pd.DataFrame({"route": CODES, "km": np.arange(40.0)}))
-    [f] = vocabulary_identity(vocabulary_fingerprint(other), vocabulary_fingerprint(fitted()), "the served model")
+    [f] = identity(vocabulary_fingerprint(other), vocabulary_fingerprint(fitted()))
     assert f.severity is Severity.fail and "another vocabulary" in f.message
 
 

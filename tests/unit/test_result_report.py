@@ -3,9 +3,16 @@ from __future__ import annotations
 import json
 import math
 
+from tasks.gates import complete_results
+from tasks.params import Params
 from tasks.provenance import Provenance
-from tasks.report import build_report, changes_since, complete_results, write_report
-from tasks.result import Finding, Severity, StageResult, Verdict, judge, verdict_of
+from tasks.report import build_report, changes_since, write_report
+from tasks.result import Finding, Severity, StageResult, Verdict, verdict_of
+
+
+def _params(gates: list[str]) -> Params:
+    inputs = {"train": "a", "test": "b", "current": "c", "target": "y"}
+    return Params.model_validate({"inputs": inputs, "gates": gates, "snapshot": {"demo": True}})
 
 
 def _res(name: str, verdict: Verdict, run_id: str = "r1", check: str = "c") -> StageResult:
@@ -13,15 +20,6 @@ def _res(name: str, verdict: Verdict, run_id: str = "r1", check: str = "c") -> S
     return StageResult(
         name=name, verdict=verdict, run_id=run_id, findings=[Finding(check=check, severity=sev, message="m")]
     )
-
-
-def test_judge_levels():
-    """A value above fail fails, above warn warns, else is info; lower-is-worse flips the comparison."""
-    assert judge("x", 0.5, 0.1, 0.3, "m").severity is Severity.fail
-    assert judge("x", 0.2, 0.1, 0.3, "m").severity is Severity.warn
-    assert judge("x", 0.05, 0.1, 0.3, "m").severity is Severity.info
-    assert judge("x", 0.55, 0.65, 0.6, "m", higher_is_worse=False).severity is Severity.fail
-    assert judge("x", float("nan"), 0.1, 0.3, "m").severity is Severity.info
 
 
 def test_evidence_is_plain_json():
@@ -48,7 +46,7 @@ def test_failing_gate_skips_later_stages_with_the_reason():
         "snapshot": _res("snapshot", Verdict.passed),
         "data": _res("data", Verdict.fail, check="schema"),
     }
-    stages = complete_results(results, "r1", gates=["data"])
+    stages = complete_results(results, "r1", _params(["data"]))
     assert [s.verdict for s in stages][:2] == [Verdict.passed, Verdict.fail]
     assert all(s.verdict is Verdict.skipped for s in stages[2:])
     assert stages[2].reason == "stopped by failing gate 'data' (schema)"
@@ -58,7 +56,7 @@ def test_failing_stage_that_is_not_a_gate_does_not_stop():
     """A stage left out of `gates` reports its failure but the stages after it still count."""
     results = {n: _res(n, Verdict.passed) for n in ("snapshot", "features")}
     results["data"] = _res("data", Verdict.fail)
-    stages = complete_results(results, "r1", gates=["features"])
+    stages = complete_results(results, "r1", _params(["features"]))
     assert stages[2].verdict is Verdict.passed and stages[2].name == "features"
 
 
@@ -69,7 +67,7 @@ def test_stale_results_after_a_rerun_stage_are_not_reported():
         "data": _res("data", Verdict.passed, run_id="new"),
         "features": _res("features", Verdict.passed, run_id="old"),
     }
-    stages = complete_results(results, "new", gates=[])
+    stages = complete_results(results, "new", _params([]))
     assert stages[0].run_id == "old"
     assert stages[2].verdict is Verdict.skipped and stages[2].reason == "not run"
 
@@ -97,7 +95,7 @@ def test_report_files_and_changes_since_last_good(tmp_path):
     stages = complete_results(
         {"training": StageResult(name="training", verdict=Verdict.warn, run_id="r2", metrics={"auc": 0.65})},
         "r2",
-        gates=[],
+        _params([]),
     )
     report = build_report(_Run(), stages, tmp_path)
     write_report(report, tmp_path)
@@ -111,6 +109,13 @@ def test_report_files_and_changes_since_last_good(tmp_path):
     assert abs(ch["metrics"]["training.auc"]["delta"] + 0.05) < 1e-9
     assert "training" in (tmp_path / "report.md").read_text()
     assert "<table>" in (tmp_path / "report.html").read_text()
+
+
+def test_own_data_skips_the_snapshot_stage_as_not_applicable():
+    """With snapshot.demo false the snapshot stage neither runs nor gates, and the report says why."""
+    params = _params([]).model_copy(update={"snapshot": _params([]).snapshot.model_copy(update={"demo": False})})
+    [snapshot, *_] = complete_results({}, "r1", params)
+    assert snapshot.verdict is Verdict.skipped and snapshot.reason == "own data (snapshot.demo is false)"
 
 
 def test_no_previous_good_run_is_said():
