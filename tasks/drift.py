@@ -28,8 +28,10 @@ class ColumnDrift:
         return self.score >= self.threshold  # Evidently's rule for both methods
 
 
-@dataclass
+@dataclass(frozen=True)
 class DriftRun:
+    """One Evidently run: each measured column's result by name, why the others were not measured."""
+
     columns: dict[str, ColumnDrift]
     unmeasured: dict[str, str] = field(default_factory=dict)  # column -> why it was not measured
     snapshot: Any = None  # the Evidently snapshot (HTML and JSON), None when nothing was measured

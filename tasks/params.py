@@ -186,10 +186,15 @@ MOVED = {f"{layer}.{old}": f"{layer}.{new}" for layer, m in LAYERS.items() for o
 
 
 def _moved_key(raw: dict) -> str | None:
-    """The first old (pre check-sections) key in `raw`, as 'old -> new'."""
+    """The first old (pre check-sections) key in `raw`, as 'old moved to new'. An old key that is now the name
+    of its check's section (`drifted_share` -> `drifted_share.share`) is old only in its old shape."""
     for old, new in MOVED.items():
         section, _, key = old.partition(".")
-        if isinstance(raw.get(section), dict) and key in raw[section]:
+        value = raw.get(section, {}).get(key) if isinstance(raw.get(section), dict) else None
+        if value is None:
+            continue
+        inner = new.removeprefix(old + ".").split(".")[0] if new.startswith(old + ".") else None
+        if inner is None or not (isinstance(value, dict) and inner in value):
             return f"{old} moved to {new}"
     return None
 

@@ -1,18 +1,23 @@
-"""Evaluation: the candidate on the pinned, trusted test set, with MLflow's evaluation on the run, judged by
-a score floor and by its margin over the registered champion on the same rows."""
+"""Layer 4, evaluation: the candidate on the pinned, trusted test set, with MLflow's evaluation on the run,
+judged by the test set's pin and labels, a score floor, and its margin over the registered champion on the
+same rows."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
+
+import numpy as np
 
 from tasks.context import StageContext
-from tasks.evaluation.champion import check_margin, find_champion, no_champion, score_champion
+from tasks.evaluation import challenger_worse, test_score
+from tasks.evaluation.champion import find_champion, score_champion
+from tasks.evaluation.checks import CHECKS
+from tasks.evaluation.inputs import EvaluationInputs
 from tasks.evaluation.mlflow_evaluation import evaluate_on_run
-from tasks.evaluation.scoring import check_min_score, check_test_labels, classification_scores
 from tasks.frames import binary_target, load_inputs, require_columns
 from tasks.modeling import ModelRef, load_sklearn, positive_scores
-from tasks.pins import check_pin
-from tasks.result import Finding, StageOutput
+from tasks.result import StageOutput
 
 SCORES_FILE = "test_scores.json"
 
@@ -21,56 +26,62 @@ def run(ctx: StageContext) -> StageOutput:
     p = ctx.params
     e = p.evaluation
     path = p.inputs.test
-    findings: list[Finding] = [check_pin("test", path, p.inputs.pins.get("test"))]
     ref = ModelRef.read(ctx.of("training"))
     test = load_inputs(p.inputs, ("test",))["test"]
     require_columns(test, ref.features, path, "feature the candidate was trained on")
-    y = binary_target(test, p.inputs.target, path)
-
-    labels = check_test_labels(y.to_numpy())
-    if labels is not None:
-        return StageOutput(findings=[*findings, labels], metrics={"test_rows": float(len(test))})
+    y = binary_target(test, p.inputs.target, path).to_numpy()
 
     model = load_sklearn(ref.model_uri)
-    scores = classification_scores(y.to_numpy(), positive_scores(model, test[ref.features]), e.threshold)
-    data = test[ref.features].assign(**{p.inputs.target: y})
-    mlflow_metrics, artifacts = evaluate_on_run(
-        model, ref.model_id, data, ref.features, p.inputs.target, e.threshold, ctx.dir
-    )
-    findings.append(check_min_score(e.metric, scores[e.metric], e.min_score, len(test), e.threshold))
-    metrics = {f"test_{k}": v for k, v in scores.items()} | {"test_rows": float(len(test))}
-
+    scores = positive_scores(model, test[ref.features])
     champion = find_champion(p.tracking.registered_model, p.deployment.alias)
-    comparison: dict[str, object] = {"champion": None}
-    if champion is None:
-        findings.append(no_champion(p.tracking.registered_model, p.deployment.alias))
-    else:
-        champ_scores = score_champion(champion, test)
-        if isinstance(champ_scores, Finding):
-            findings.append(champ_scores)
-            comparison = {"champion": champion.__dict__, "compared": False}
-        else:
-            champ = classification_scores(y.to_numpy(), champ_scores, e.threshold)
-            evidence = {
-                "champion_version": champion.version,
-                "champion_source": champion.source,
-                "champion_run_id": champion.run_id,
-                "challenger_model_id": ref.model_id,
-                "challenger_model_uri": ref.model_uri,
-                "same_model": champion.model_id is not None and champion.model_id == ref.model_id,
-                "rows": len(test),
-            }
-            findings.append(check_margin(e.metric, scores[e.metric], champ[e.metric], e.champion_margin, evidence))
-            metrics[f"champion_{e.metric}"] = champ[e.metric]
-            metrics["champion_margin"] = scores[e.metric] - champ[e.metric]
-            comparison = {"champion": champion.__dict__, "compared": True, "scores": champ}
+    mlflow_metrics: dict[str, float] = {}
+    artifacts: list[str] = []
+    if len(np.unique(y)) == 2:  # MLflow's evaluator needs both classes (test_labels says so when not)
+        data = test[ref.features].assign(**{p.inputs.target: y})
+        mlflow_metrics, artifacts = evaluate_on_run(
+            model, ref.model_id, data, ref.features, p.inputs.target, e.threshold, ctx.dir
+        )
 
-    summary = {
+    x = EvaluationInputs(
+        test=test,
+        test_file=path,
+        test_pin=p.inputs.pins.get("test"),
+        labels=y,
+        scores=scores,
+        metric=e.metric,
+        threshold=e.threshold,
+        candidate_uri=ref.model_uri,
+        candidate_id=ref.model_id,
+        registered_model=p.tracking.registered_model,
+        alias=p.deployment.alias,
+        champion=champion,
+        champion_scores=score_champion(champion, test) if champion is not None else None,
+    )
+    checked = ctx.run_checks(CHECKS, x)
+
+    # the checks' numbers, typed (a check that crashed left none)
+    scored = checked.measurements.get("test_score")
+    scored = scored if isinstance(scored, test_score.Measurement) else None
+    compared = checked.measurements.get("challenger_worse")
+    compared = compared if isinstance(compared, challenger_worse.Measurement) else None
+    summary: dict[str, object] = {
         "metric": e.metric,
         "threshold": e.threshold,
-        "candidate": {"model_uri": ref.model_uri, "model_id": ref.model_id, "scores": scores},
+        "candidate": {
+            "model_uri": ref.model_uri,
+            "model_id": ref.model_id,
+            "scores": scored.scores if scored is not None else None,
+        },
         "mlflow_evaluate": mlflow_metrics,
-        **comparison,
+        "champion": asdict(champion) if champion is not None else None,
     }
+    if champion is not None and compared is not None:
+        summary["compared"] = compared.compared
+        if compared.compared:
+            summary["scores"] = compared.champion_scores
     (ctx.dir / SCORES_FILE).write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
-    return StageOutput(findings=findings, artifacts=[*artifacts, SCORES_FILE], metrics=metrics)
+    return StageOutput(
+        findings=checked.findings,
+        artifacts=[*artifacts, SCORES_FILE, *checked.artifacts],
+        metrics={"test_rows": float(len(test)), **checked.metrics},
+    )

@@ -1,4 +1,6 @@
-"""The serving layer's settings and its checks, in diagnostic order (root causes first)."""
+"""The serving layer's settings and its checks, in diagnostic order: the root causes first (a feature sent
+with the wrong type can make the server answer differently, or not at all, so serving_type_mismatch names it
+before serving_prediction_mismatch and serving_nan report the symptom)."""
 
 from __future__ import annotations
 
@@ -7,24 +9,29 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from tasks.checks import CheckParams, checks_of
-from tasks.limits import Limit
+from tasks.serving import serving_nan, serving_prediction_mismatch, serving_type_mismatch
 
 # Old params keys that moved, old dotted key -> new dotted key (a one-line error names the new one).
-MOVED: dict[str, str] = {}
+MOVED: dict[str, str] = {
+    "input_type_columns": "serving_type_mismatch.columns",
+    "mismatch_share": "serving_prediction_mismatch.share",
+    "abs_tolerance": "serving_prediction_mismatch.abs_tolerance",
+    "error_share": "serving_nan.share",
+}
 
 
 class Settings(CheckParams):
-    """The candidate behind `mlflow models serve`: answers compared row by row with the same model offline."""
+    """The candidate behind `mlflow models serve`: the trusted test set and the current traffic replayed
+    through it, answers compared row by row with the same model offline. The deployment stage starts its
+    servers with the same host and timeouts."""
 
-    host: Literal["127.0.0.1"] = "127.0.0.1"
-    port: Annotated[int, Field(ge=1, le=65535)] | None = None  # None: a free port
-    batch_rows: Annotated[int, Field(ge=1, le=100_000)] = 500
-    startup_timeout_s: Annotated[float, Field(gt=0)] = 120.0
-    request_timeout_s: Annotated[float, Field(gt=0)] = 60.0
-    mismatch_share: Limit = Limit(warn=0.0, fail=0.001)  # share of answered rows off by > abs_tolerance
-    abs_tolerance: Annotated[float, Field(ge=0)] = 1e-9
-    error_share: Limit = Limit(warn=0.0, fail=0.01)  # share of rows without a finite served score
-    input_type_columns: Limit = Limit(warn=None, fail=0.0)  # columns whose type differs from the signature
+    host: Literal["127.0.0.1"] = Field("127.0.0.1", description="where the model server listens (local only)")
+    port: Annotated[int, Field(ge=1, le=65535)] | None = Field(None, description="the server's port (null: a free one)")
+    batch_rows: Annotated[int, Field(ge=1, le=100_000)] = Field(500, description="rows per /invocations request")
+    startup_timeout_s: Annotated[float, Field(gt=0)] = Field(
+        120.0, description="seconds the server may take to answer /ping"
+    )
+    request_timeout_s: Annotated[float, Field(gt=0)] = Field(60.0, description="seconds one request may take")
 
 
-CHECKS = checks_of()
+CHECKS = checks_of(serving_type_mismatch, serving_prediction_mismatch, serving_nan)

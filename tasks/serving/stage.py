@@ -1,7 +1,9 @@
 """Layer 5, serving: the candidate behind the real model server (`mlflow models serve` on 127.0.0.1).
 
-The trusted test set and the replayed traffic go through it over HTTP in batches; each answer is compared
-row by row with the same model offline, and every row is written to the inference log that monitoring reads.
+Preparation: the trusted test set and the replayed traffic go through the server over HTTP in batches, the
+same rows are scored by the same model offline, and every row is written to the inference log that
+monitoring reads. The checks (tasks/serving/checks.py) then judge that log: input types against the model
+signature, served vs offline answers, rows without an answer.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from tasks.errors import ConfigError
 from tasks.frames import load_inputs, require_columns
 from tasks.modeling import ModelRef, load_sklearn, positive_scores
 from tasks.params import Inputs, ServingParams
-from tasks.result import Finding, Severity, StageOutput
-from tasks.serving.answers import missing_answers
-from tasks.serving.parity import served_vs_offline
-from tasks.serving.schema import expected_types, input_types
+from tasks.result import StageOutput
+from tasks.serving.checks import CHECKS
+from tasks.serving.inputs import ServingInputs
 from tasks.serving.server import ModelServer, latency_summary, positive_class, serve
+from tasks.serving.serving_type_mismatch import expected_types
 
 SOURCES = ("test", "current")
 LOG_FILE = "inference_log.parquet"
@@ -110,23 +112,6 @@ def replay(
     return out
 
 
-def type_findings(
-    frames: dict[str, pd.DataFrame], model_uri: str, features: list[str], p: ServingParams
-) -> list[Finding]:
-    """One type finding per source against the logged signature; an info note when there is no signature."""
-    expected = expected_types(model_uri)
-    if expected is None:
-        return [
-            Finding(
-                check="serving_type_mismatch",
-                severity=Severity.info,
-                message="the model has no column signature: input types were not checked",
-            )
-        ]
-    expected = {c: t for c, t in expected.items() if c in features}
-    return [input_types(df[features], expected, p.input_type_columns, source) for source, df in frames.items()]
-
-
 def run(ctx: StageContext) -> StageOutput:
     p = ctx.params.serving
     inputs = ctx.params.inputs
@@ -136,7 +121,7 @@ def run(ctx: StageContext) -> StageOutput:
         require_columns(df, ref.features, inputs.files()[source], "feature the candidate was trained on")
     keep = passthrough_columns(inputs, ref.features)
     model = load_sklearn(ref.model_uri)
-    findings = type_findings(frames, ref.model_uri, ref.features, p)
+    signature = expected_types(ref.model_uri)
 
     with serve(
         ref.model_uri,
@@ -152,23 +137,30 @@ def run(ctx: StageContext) -> StageOutput:
     log = inference_log(done, keep)
     log.to_parquet(ctx.dir / LOG_FILE, index=False)
 
-    parity = served_vs_offline(log, p.abs_tolerance, p.mismatch_share, inputs.id, done.offline_errors)
-    missing = missing_answers(log, ref.features, done.reasons, p.error_share)
-    findings += [parity, missing]
+    x = ServingInputs(
+        log=log,
+        frames=frames,
+        features=list(ref.features),
+        id_column=inputs.id,
+        expected_types=signature,
+        reasons=done.reasons,
+        offline_errors=done.offline_errors,
+        latencies_ms=tuple(done.latencies_ms),
+        model_uri=ref.model_uri,
+    )
+    checked = ctx.run_checks(CHECKS, x)
     latency = latency_summary(done.latencies_ms)
     metrics = {
         "rows_served": float(len(log)),
-        "mismatch_share": parity.evidence["value"],
-        "nan_share": missing.evidence["value"],
         "latency_p50_ms": latency["p50_ms"],
         "latency_p99_ms": latency["p99_ms"],
         "requests": float(latency["requests"]),
         "server_startup_s": round(startup_s, 3),
     }
     return StageOutput(
-        findings=findings,
-        artifacts=[LOG_FILE, SERVER_LOG],
-        metrics={k: v for k, v in metrics.items() if v is not None},
+        findings=checked.findings,
+        artifacts=[LOG_FILE, SERVER_LOG, *checked.artifacts],
+        metrics={**metrics, **checked.metrics},
     )
 
 

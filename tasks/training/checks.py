@@ -1,29 +1,46 @@
-"""The training layer's settings and its checks, in diagnostic order (root causes first)."""
+"""The training layer's settings and its checks, in diagnostic order: the root causes first. A test set that
+training has seen (or whose future it has seen) voids every score, so the split checks come first; then that
+the model is fitted on the validated features; then the fits themselves (reproducible, generalising)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from tasks.checks import CheckParams, checks_of
-from tasks.limits import Limit
+from tasks.training import (
+    features_match,
+    nondeterministic_training,
+    overfitting,
+    split_overlap,
+    temporal_overlap,
+)
 
 # Old params keys that moved, old dotted key -> new dotted key (a one-line error names the new one).
-MOVED: dict[str, str] = {}
+MOVED: dict[str, str] = {
+    "split_overlap_share": "split_overlap.key_share",
+    "split_overlap_row_excess": "split_overlap.row_excess",
+    "temporal_overlap_share": "temporal_overlap.share",
+    "repro_max_abs_diff": "nondeterministic_training.max_abs_diff",
+    "train_val_gap": "overfitting.gap",
+}
 
 
 class Settings(CheckParams):
-    validation_fraction: Annotated[float, Field(gt=0.0, lt=0.5)] = 0.2
-    repro_max_abs_diff: Limit = Limit(warn=0.0, fail=1e-6)
-    train_val_gap: Limit = Limit(warn=0.05, fail=0.10)
-    metric: Literal["roc_auc", "average_precision", "accuracy", "f1"] = "roc_auc"
-    # Trusted test rows also in training: share with a key (`inputs.id`) found in training, and share with an
-    # identical feature+target row in training beyond the share of training rows that repeat within training.
-    split_overlap_share: Limit = Limit(warn=0.0, fail=0.001)
-    split_overlap_row_excess: Limit = Limit(warn=0.002, fail=0.01)
-    # Share of trusted test rows earlier than the latest training row (with `inputs.timestamp`).
-    temporal_overlap_share: Limit = Limit(warn=0.001, fail=0.05)
+    """How the candidate is fitted and scored: the estimator is fitted on all but a validation part of the
+    training snapshot, twice, and scored on both parts."""
+
+    validation_fraction: float = Field(
+        0.2,
+        gt=0.0,
+        lt=0.5,
+        description="share of training rows held out for validation: the latest rows by inputs.timestamp, else "
+        "a random part (model.seed)",
+    )
+    metric: Literal["roc_auc", "average_precision", "accuracy", "f1"] = Field(
+        "roc_auc", description="the score compared between training and validation (label metrics cut at 0.5)"
+    )
 
 
-CHECKS = checks_of()
+CHECKS = checks_of(split_overlap, temporal_overlap, features_match, nondeterministic_training, overfitting)

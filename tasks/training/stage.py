@@ -1,5 +1,6 @@
-"""Layer 3, training: train the estimator on the features the feature stage validated, twice, and log the
-model that passed as the candidate. The candidate is the model validated here, not a refit."""
+"""Layer 3, training: train the estimator on the features the feature stage validated, twice, judge the splits
+and the fits, and log the first fit as the candidate. The candidate is the model validated here, not a refit;
+it is logged whatever the verdict (the gate, not the stage, decides whether it goes further)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,34 @@ import json
 import mlflow
 import numpy as np
 import pandas as pd
+from sklearn import metrics as skm
 from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from tasks.context import StageContext
 from tasks.errors import ConfigError
-from tasks.features.parity import as_matrix, load_preprocessor, matrix_sha256
+from tasks.features.parity import as_matrix, load_preprocessor
 from tasks.features.stage import MANIFEST
 from tasks.frames import binary_target, load_inputs
 from tasks.modeling import ModelRef, build_model, log_model
-from tasks.result import Finding, Severity, StageOutput
-from tasks.training.checks import generalisation_gap, reproducibility, score
-from tasks.training.splits import split_findings, split_metrics
+from tasks.result import StageOutput
+from tasks.training.checks import CHECKS
+from tasks.training.inputs import TrainingInputs
+
+SCORERS = {
+    "roc_auc": lambda y, p: skm.roc_auc_score(y, p),
+    "average_precision": lambda y, p: skm.average_precision_score(y, p),
+    "accuracy": lambda y, p: skm.accuracy_score(y, p >= 0.5),
+    "f1": lambda y, p: skm.f1_score(y, p >= 0.5, zero_division=0.0),
+}
+
+
+def score(metric: str, y: np.ndarray, p: np.ndarray) -> float:
+    """`metric` of positive-class scores `p` against labels `y`; a ranking metric on one class is NaN."""
+    if len(np.unique(y)) < 2 and metric in ("roc_auc", "average_precision"):
+        return float("nan")
+    return float(SCORERS[metric](y, p))
 
 
 def validation_split(
@@ -46,31 +62,11 @@ def run(ctx: StageContext) -> StageOutput:
     train = frames["train"]
     y = binary_target(train, inputs.target, inputs.train).to_numpy()
     X = train[features]
-    # Before fitting: a test set that training has seen (or whose future it has seen) voids every score.
-    findings: list[Finding] = split_findings(
-        train,
-        frames["test"],
-        key=inputs.id,
-        timestamp=inputs.timestamp,
-        columns=[*features, inputs.target],
-        by_key=p.split_overlap_share,
-        by_row=p.split_overlap_row_excess,
-        temporal=p.temporal_overlap_share,
-    )
 
     template = build_model(spec, categorical, numeric, text)
     if manifest["preprocessor"]:
         pre = load_preprocessor(ctx.of("features") / manifest["preprocessor"])
         Xf = as_matrix(pre.transform(X))
-        if matrix_sha256(Xf) != manifest["sha256"]:
-            findings.append(
-                Finding(
-                    check="features_match",
-                    severity=Severity.fail,
-                    message="the preprocessing does not reproduce the features the feature stage validated",
-                    evidence={"expected_sha256": manifest["sha256"], "found_sha256": matrix_sha256(Xf)},
-                )
-            )
     else:
         pre, Xf = None, X
 
@@ -79,34 +75,48 @@ def run(ctx: StageContext) -> StageOutput:
         raise ConfigError(f"{inputs.train}: column {inputs.target!r} (target) has one class in the training part")
     rows = (lambda a, i: a.iloc[i]) if isinstance(Xf, pd.DataFrame) else (lambda a, i: a[i])
     models = [clone(template[-1]).fit(rows(Xf, fit_idx), y[fit_idx]) for _ in range(2)]
-    val_scores = [m.predict_proba(rows(Xf, val_idx))[:, 1] for m in models]
-    findings.append(reproducibility(val_scores[0], val_scores[1], p.repro_max_abs_diff))
-
+    val_scores = tuple(m.predict_proba(rows(Xf, val_idx))[:, 1] for m in models)
     train_score = score(p.metric, y[fit_idx], models[0].predict_proba(rows(Xf, fit_idx))[:, 1])
     val_score = score(p.metric, y[val_idx], val_scores[0])
-    findings.append(generalisation_gap(p.metric, train_score, val_score, p.train_val_gap))
 
+    # The candidate is logged whatever the checks say: the evidence of a failed run includes its model.
     candidate = (
         Pipeline([("preprocess", pre), ("model", models[0])]) if pre is not None else Pipeline([("model", models[0])])
     )
     mlflow.log_params({"estimator": type(models[0]).__name__, "seed": spec.seed, **spec.params})
     info = log_model(candidate, X.iloc[val_idx])
-    ref = ModelRef(
+    ModelRef(
         model_uri=info.model_uri,
         model_id=info.model_id,
         run_id=ctx.mlflow_run_id or "",
         features=features,
         categorical=categorical,
         text=text,
+    ).write(ctx.dir)
+
+    x = TrainingInputs(
+        train=train,
+        test=frames["test"],
+        features=features,
+        target=inputs.target,
+        y=y,
+        fit_rows=fit_idx,
+        validation_rows=val_idx,
+        metric=p.metric,
+        train_score=train_score,
+        validation_score=val_score,
+        validation_predictions=val_scores,
+        key=inputs.id,
+        timestamp=inputs.timestamp,
+        model_features=Xf if pre is not None else None,
+        validated_sha256=manifest.get("sha256") if pre is not None else None,
     )
-    ref.write(ctx.dir)
+    checked = ctx.run_checks(CHECKS, x)
     metrics = {
         f"train_{p.metric}": train_score,
         f"validation_{p.metric}": val_score,
-        "train_val_gap": train_score - val_score,
-        "repro_max_abs_diff": float(np.max(np.abs(val_scores[0] - val_scores[1]))),
         "fit_rows": float(len(fit_idx)),
         "validation_rows": float(len(val_idx)),
-        **split_metrics(findings),
+        **checked.metrics,
     }
-    return StageOutput(findings=findings, artifacts=["model.json"], metrics=metrics)
+    return StageOutput(findings=checked.findings, artifacts=["model.json", *checked.artifacts], metrics=metrics)

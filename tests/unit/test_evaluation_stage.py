@@ -104,12 +104,12 @@ def test_first_run_says_no_champion_and_logs_mlflow_evaluation(store: dict) -> N
     """Without a champion: an info finding says so; MLflow's metrics and plots are on the run and in the stage
     folder, and they agree with the stage's own numbers (roc_auc on probabilities)."""
     output, folder, run_id = run_stage(store, store["good"], "first")
-    [champ] = by_check(output.findings, "champion_comparison")
+    [champ] = by_check(output.findings, "challenger_worse")
     assert champ.severity is Severity.info and "no champion yet" in champ.message
-    assert "champion_margin" not in output.metrics
+    assert "challenger_worse.margin" not in output.metrics
     logged = mlflow.MlflowClient().get_run(run_id).data.metrics
-    assert logged["roc_auc"] == pytest.approx(output.metrics["test_roc_auc"])
-    assert output.metrics["test_roc_auc"] > 0.75
+    assert logged["roc_auc"] == pytest.approx(output.metrics["test_score.roc_auc"])
+    assert output.metrics["test_score.roc_auc"] > 0.75
     files = {p.name for p in folder.iterdir()}
     assert {"roc_curve_plot.png", "confusion_matrix.png", "calibration_curve_plot.png"} <= files
     assert set(output.artifacts) <= files
@@ -124,44 +124,69 @@ def test_confusion_matrix_is_at_the_configured_threshold(store: dict) -> None:
     )
     output, folder, _ = run_stage(store, store["good"], "threshold", params)
     summary = json.loads((folder / "mlflow_evaluate.json").read_text())["metrics"]
-    assert summary["true_positives"] == output.metrics["test_true_positives"]
-    assert summary["false_positives"] == output.metrics["test_false_positives"]
-    low = output.metrics["test_false_positives"]
+    assert summary["true_positives"] == output.metrics["test_score.true_positives"]
+    assert summary["false_positives"] == output.metrics["test_score.false_positives"]
+    low = output.metrics["test_score.false_positives"]
     default, _, _ = run_stage(store, store["good"], "threshold-default")
-    assert low > default.metrics["test_false_positives"]
+    assert low > default.metrics["test_score.false_positives"]
 
 
 def test_worse_challenger_fails_against_the_champion(store: dict) -> None:
     """A champion clearly better than the challenger on the same rows makes the margin fail."""
     version = register_champion(store["good"])
     output, _, _ = run_stage(store, store["bad"], "worse")
-    [champ] = by_check(output.findings, "champion_comparison")
+    [champ] = by_check(output.findings, "challenger_worse")
     assert champ.severity is Severity.fail
     assert champ.evidence["champion_version"] == version
-    assert output.metrics["champion_margin"] < -0.1
+    assert output.metrics["challenger_worse.margin"] < -0.1
 
 
 def test_equal_challenger_is_quiet(store: dict) -> None:
     """The champion itself as challenger: margin 0, info, and the evidence says it is the same model."""
     register_champion(store["good"])
     output, _, _ = run_stage(store, store["good"], "equal")
-    [champ] = by_check(output.findings, "champion_comparison")
+    [champ] = by_check(output.findings, "challenger_worse")
     assert champ.severity is Severity.info
-    assert output.metrics["champion_margin"] == 0.0 and champ.evidence["same_model"] is True
+    assert output.metrics["challenger_worse.margin"] == 0.0 and champ.evidence["same_model"] is True
 
 
 def test_champion_needing_a_missing_column_is_reported_not_crashed(store: dict) -> None:
     """A champion trained on a column today's test set lacks is a warn finding naming the column."""
     register_champion(store["wide"])
     output, _, _ = run_stage(store, store["good"], "wide")
-    [champ] = by_check(output.findings, "champion_comparison")
+    [champ] = by_check(output.findings, "challenger_worse")
     assert champ.severity is Severity.warn and champ.columns == ["x3"]
-    assert "champion_margin" not in output.metrics
+    assert "challenger_worse.margin" not in output.metrics
 
 
 def test_test_set_not_matching_its_pin_fails(store: dict) -> None:
     """The trusted test set must be the pinned snapshot: another md5 is a fail."""
     inputs = store["params"].inputs.model_copy(update={"pins": {"test": "0" * 32}})
     output, _, _ = run_stage(store, store["good"], "pin", store["params"].model_copy(update={"inputs": inputs}))
-    [pin] = by_check(output.findings, "data_version")
+    [pin] = by_check(output.findings, "test_set_changed")
     assert pin.severity is Severity.fail
+
+
+def test_every_check_reports_on_a_clean_run(store: dict) -> None:
+    """Each evaluation check leaves a finding under its own name, in diagnostic order, and the scores summary
+    carries the candidate's scores (read from the test_score measurement)."""
+    output, folder, _ = run_stage(store, store["good"], "all-checks")
+    names = [f.check for f in output.findings]
+    assert names == ["test_set_changed", "test_labels", "test_score", "challenger_worse"]
+    summary = json.loads((folder / "test_scores.json").read_text())
+    assert summary["candidate"]["scores"]["roc_auc"] == output.metrics["test_score.roc_auc"]
+
+
+def test_one_class_test_set_fails_its_labels_without_mlflow_evaluation(store: dict) -> None:
+    """A trusted test set of one class: test_labels fails first, the score is undefined (a fail, never a pass),
+    and MLflow's evaluator (which needs both classes) is not run."""
+    path = store["root"] / "one-class.parquet"
+    frame(100, 3).assign(y=1).drop(columns="x3").to_parquet(path, index=False)
+    inputs = store["params"].inputs.model_copy(update={"test": path})
+    output, folder, _ = run_stage(
+        store, store["good"], "one-class", store["params"].model_copy(update={"inputs": inputs})
+    )
+    first = next(f for f in output.findings if f.severity is Severity.fail)
+    assert first.check == "test_labels"
+    assert by_check(output.findings, "test_score")[0].severity is Severity.fail
+    assert not (folder / "mlflow_evaluate.json").exists()

@@ -92,7 +92,8 @@ def test_traffic_like_training_is_quiet(setup: dict) -> None:
     output, folder = run_stage(setup, "clean", frame(2000, 7))
     assert by_check(output.findings, "feature_drift") == []
     assert {f.severity for f in output.findings} == {Severity.info}
-    assert output.metrics["current_rows"] == 2000 and output.metrics["n_drifted"] == 0
+    assert output.metrics["current_rows"] == 2000 and output.metrics["drifted_share.drifted"] == 0
+    assert output.metrics["drifted_share.measured"] == 3
     assert set(output.artifacts) == {HTML_FILE, JSON_FILE}
     assert (folder / HTML_FILE).stat().st_size > 10_000 and (folder / JSON_FILE).is_file()
     [pred] = by_check(output.findings, "prediction_drift")
@@ -106,7 +107,7 @@ def test_shifted_traffic_fires(setup: dict) -> None:
     assert col.columns == ["x1"] and col.severity is Severity.warn
     [pred] = by_check(output.findings, "prediction_drift")
     assert pred.severity is Severity.fail
-    assert output.metrics["drift.x1"] > 2.5 and output.metrics["prediction_drift_score"] > 0.2
+    assert output.metrics["feature_drift.score.x1"] > 2.5 and output.metrics["prediction_drift.score"] > 0.2
 
 
 def test_load_current_keeps_only_current_rows(tmp_path) -> None:
@@ -131,7 +132,8 @@ def test_reference_sample_is_fixed_by_its_seed() -> None:
 
 
 def test_log_without_current_rows_is_a_warning_not_a_pass(setup: dict) -> None:
-    """No replayed traffic: one warning that drift was not measured, no drift metrics."""
+    """No replayed traffic: every check says drift was not measured (input drift and prediction drift warn),
+    no Evidently report, no drift metrics."""
     out = setup["root"] / "empty"
     for stage in ("training", "serving", "monitoring"):
         (out / stage).mkdir(parents=True)
@@ -140,5 +142,9 @@ def test_log_without_current_rows_is_a_warning_not_a_pass(setup: dict) -> None:
     log.to_parquet(out / "serving" / LOG_FILE, index=False)
     prov = Provenance(git_commit=None, git_dirty=None, data_hashes={}, params_sha256="0", packages={})
     output = run(StageContext("monitoring", setup["params"], out, "empty", prov))
-    [finding] = output.findings
-    assert finding.severity is Severity.warn and "drifted_share" not in output.metrics
+    said = {f.check: f for f in output.findings}
+    assert set(said) == {"feature_drift", "drifted_share", "prediction_drift"}
+    assert said["drifted_share"].severity is Severity.warn and "no `current` rows" in said["drifted_share"].message
+    assert said["prediction_drift"].severity is Severity.warn and "not measured" in said["prediction_drift"].message
+    assert "drifted_share.share" not in output.metrics and "prediction_drift.score" not in output.metrics
+    assert output.artifacts == [] and output.metrics["current_rows"] == 0

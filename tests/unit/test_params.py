@@ -40,9 +40,37 @@ def test_unknown_key_is_rejected_with_its_path(tmp_path):
 def test_warn_above_fail_is_rejected(tmp_path):
     """A warn/fail pair must be ordered, else thresholds would silently never warn."""
     data = _demo()
-    data["data"]["null_share"] = {"warn": 0.5, "fail": 0.1}
-    with pytest.raises(ConfigError, match=r"data\.null_share"):
+    data["features"]["unseen_categories"]["share"] = {"warn": 0.5, "fail": 0.1}
+    with pytest.raises(ConfigError, match=r"features\.unseen_categories\.share"):
         load_params(_write(tmp_path, data))
+
+
+@pytest.mark.parametrize(
+    ("section", "old", "value", "new"),
+    [
+        ("features", "oov_share", {"warn": 0.02, "fail": 0.1}, "features.vocab_mismatch.oov_share"),
+        ("training", "train_val_gap", {"warn": 0.05, "fail": 0.1}, "training.overfitting.gap"),
+        ("monitoring", "drifted_share", {"warn": 0.3, "fail": 0.6}, "monitoring.drifted_share.share"),
+    ],
+)
+def test_an_old_flat_key_names_its_new_home(tmp_path, section, old, value, new):
+    """A params file from before the per-check sections gets one line naming where the key went, even where
+    the old key is now the check's own section name (then only its old shape is old)."""
+    data = _demo()
+    data[section][old] = value
+    with pytest.raises(ConfigError) as e:
+        load_params(_write(tmp_path, data))
+    assert f"{section}.{old} moved to {new}" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_explain_lists_every_check_knob_with_its_meaning():
+    """`glassbox params --explain`: every key with its default and, for check knobs, what it means."""
+    from tasks.params import explain
+
+    lines = explain()
+    [oov] = [line for line in lines if line.startswith("features.vocab_mismatch.oov_share =")]
+    assert '"warn": 0.02' in oov and "# share of a batch's tokens" in oov
+    assert any(line.startswith("features.vocab_mismatch:  # Vocabulary mismatch") for line in lines)
 
 
 def test_bad_value_names_key_and_value(tmp_path):
@@ -67,7 +95,7 @@ def test_params_hash_changes_with_a_threshold():
     """Two runs compare by the params they really used: any threshold change changes the hash."""
     a = Params.model_validate(_demo())
     data = _demo()
-    data["monitoring"]["drifted_share"]["warn"] = 0.31
+    data["monitoring"]["drifted_share"]["share"]["warn"] = 0.31
     b = Params.model_validate(data)
     assert a.sha256() != b.sha256()
     assert a.sha256() == Params.model_validate(_demo()).sha256()

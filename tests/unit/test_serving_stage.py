@@ -106,8 +106,9 @@ def test_serving_stage_end_to_end_on_a_real_server(tiny, tmp_path):
     assert first["flight_id"].tolist() == test["flight_id"].tolist() and first["row"].tolist() == list(range(150))
     assert np.array_equal(first["score"].to_numpy(), first["offline_score"].to_numpy())
     assert str(log["served_at"].dtype).endswith("UTC]") and (log["model_id"] == ref.model_id).all()
-    assert out.metrics["rows_served"] == 270 and out.metrics["mismatch_share"] == 0.0
-    assert out.metrics["nan_share"] == 0.0 and out.metrics["latency_p99_ms"] > 0
+    assert out.metrics["rows_served"] == 270 and out.metrics["serving_prediction_mismatch.share"] == 0.0
+    assert out.metrics["serving_nan.share"] == 0.0 and out.metrics["latency_p99_ms"] > 0
+    assert out.metrics["serving_type_mismatch.current.columns"] == 0.0
     assert set(out.artifacts) == {LOG_FILE, SERVER_LOG} and (ctx.dir / SERVER_LOG).stat().st_size > 0
     print(f"\nserving stage: {elapsed:.1f} s, server start {out.metrics['server_startup_s']:.1f} s")
 
@@ -115,3 +116,26 @@ def test_serving_stage_end_to_end_on_a_real_server(tiny, tmp_path):
 def ref_dir(params: Params) -> Path:
     """The tmp folder the fixture trained in (the parent of the test parquet)."""
     return Path(params.inputs.test).parent
+
+
+@pytest.mark.slow
+def test_serving_stage_names_a_feature_sent_with_the_wrong_type(tiny, tmp_path):
+    """Current traffic with `distance` as text (the server converts it silently): serving_type_mismatch fails
+    for `current`, naming the column, the signature's type and what was received; `test` stays quiet."""
+    params, ref, _ = tiny
+    current = pd.read_parquet(params.inputs.current)
+    current["distance"] = current["distance"].astype(str)
+    path = tmp_path / "current_as_text.parquet"
+    current.to_parquet(path, index=False)
+    params = params.model_copy(update={"inputs": params.inputs.model_copy(update={"current": path})})
+    (tmp_path / "out" / "training").mkdir(parents=True)
+    ref.write(tmp_path / "out" / "training")
+    out = run(context(params, tmp_path, "serving"))
+    types = {f.evidence["source"]: f for f in out.findings if f.check == "serving_type_mismatch"}
+    assert types["test"].severity is Severity.info, types["test"].message
+    wrong = types["current"]
+    assert wrong.severity is Severity.fail and wrong.columns == ["distance"]
+    detail = wrong.evidence["columns"]["distance"]
+    assert detail["expected"] == "long" and detail["received"] == "string"
+    assert detail["examples"] == current["distance"].unique()[:3].tolist()
+    assert out.metrics["serving_type_mismatch.current.columns"] == 1.0

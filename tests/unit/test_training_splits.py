@@ -1,14 +1,19 @@
+"""The training layer's split checks: split_overlap (by key and by row hash) and temporal_overlap."""
+
 from __future__ import annotations
+
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
 
 from tasks.params import TrainingParams
-from tasks.result import Severity
-from tasks.training.splits import row_hashes, split_findings, split_metrics, split_overlap, temporal_overlap
+from tasks.result import Finding, Severity
+from tasks.training import split_overlap, temporal_overlap
+from tasks.training.inputs import TrainingInputs
+from tasks.training.split_overlap import row_hashes
 
 P = TrainingParams()
-COLS = ["x", "c", "y"]
 
 
 def frame(n: int, start: str, seed: int, prefix: str) -> pd.DataFrame:
@@ -24,8 +29,33 @@ def frame(n: int, start: str, seed: int, prefix: str) -> pd.DataFrame:
     )
 
 
-def overlap(train: pd.DataFrame, test: pd.DataFrame, key: str | None = "id"):
-    return split_overlap(train, test, key, COLS, P.split_overlap_share, P.split_overlap_row_excess)
+def inputs(train: pd.DataFrame, test: pd.DataFrame, key: str | None = "id", timestamp: str | None = "ts"):
+    """Only the frames and roles matter to the split checks; the fit fields are placeholders."""
+    return TrainingInputs(
+        train=train,
+        test=test,
+        features=["x", "c"],
+        target="y",
+        y=np.zeros(len(train)),
+        fit_rows=np.arange(len(train)),
+        validation_rows=np.arange(0),
+        metric="roc_auc",
+        train_score=0.7,
+        validation_score=0.7,
+        validation_predictions=(np.zeros(0), np.zeros(0)),
+        key=key,
+        timestamp=timestamp,
+    )
+
+
+def run(check: ModuleType, x: TrainingInputs) -> Finding:
+    p = getattr(P, check.__name__.rsplit(".", 1)[-1])
+    [finding] = check.judge(check.measure(x, p), p)
+    return finding
+
+
+def overlap(train: pd.DataFrame, test: pd.DataFrame, key: str | None = "id") -> Finding:
+    return run(split_overlap, inputs(train, test, key=key))
 
 
 def test_disjoint_splits_are_quiet():
@@ -42,6 +72,7 @@ def test_test_rows_copied_into_training_fail_by_key_and_by_row():
     assert f.severity is Severity.fail
     assert f.evidence["by_key"] == 10 and f.evidence["by_row_hash"] == 10
     assert "10 of 100" in f.message and "'id'" in f.message and f.evidence["examples"][0] == "te0"
+    assert f.columns == ["id"]
 
 
 def test_copies_with_regenerated_ids_fail_by_row_hash():
@@ -86,22 +117,28 @@ def test_no_key_still_checks_rows():
     assert f.severity is Severity.fail and "no key" in f.message
 
 
+def test_split_metrics_come_from_the_measurement():
+    """The shares are the measurement's metrics (the runner prefixes them split_overlap.)."""
+    train, test = frame(500, "2024-01-01", 0, "tr"), frame(100, "2024-03-01", 1, "te")
+    m = split_overlap.measure(inputs(pd.concat([train, test.iloc[:10]]), test), P.split_overlap)
+    assert m.metrics() == {"by_key_share": 0.1, "row_excess": 0.1}
+
+
 def test_test_set_before_the_end_of_training_fails_with_the_window():
     """Training running past the start of the test period: fail, with the share and the overlap window."""
     train = frame(500, "2024-01-01", 0, "tr")  # to 2024-01-21 19:00
     test = frame(100, "2024-01-18", 1, "te")  # 2024-01-18 00:00 to 2024-01-22 03:00
-    f = temporal_overlap(train, test, "ts", P.temporal_overlap_share)
+    f = run(temporal_overlap, inputs(train, test))
     assert f.severity is Severity.fail
     assert f.evidence["test_rows_earlier"] == 91 and f.evidence["window_hours"] == 91.0
     assert "2024-01-18 00:00:00+00:00 to 2024-01-21 19:00:00+00:00" in f.message
     assert f.evidence["training_rows_in_window"] == 92
+    assert temporal_overlap.measure(inputs(train, test), P.temporal_overlap).metrics() == {"share": 0.91}
 
 
 def test_test_set_after_training_is_quiet():
     """A test period that starts after the latest training row: info, with the gap."""
-    f = temporal_overlap(
-        frame(500, "2024-01-01", 0, "tr"), frame(100, "2024-03-01", 1, "te"), "ts", P.temporal_overlap_share
-    )
+    f = run(temporal_overlap, inputs(frame(500, "2024-01-01", 0, "tr"), frame(100, "2024-03-01", 1, "te")))
     assert f.severity is Severity.info and f.evidence["value"] == 0.0 and "no overlap" in f.message
 
 
@@ -109,23 +146,19 @@ def test_naive_and_aware_timestamps_compare_as_utc():
     """A naive test timestamp column is read as UTC, so a disjoint test set stays quiet."""
     test = frame(100, "2024-03-01", 1, "te")
     test["ts"] = test["ts"].dt.tz_localize(None)
-    f = temporal_overlap(frame(500, "2024-01-01", 0, "tr"), test, "ts", P.temporal_overlap_share)
-    assert f.severity is Severity.info
+    assert run(temporal_overlap, inputs(frame(500, "2024-01-01", 0, "tr"), test)).severity is Severity.info
 
 
-def test_without_timestamp_the_temporal_check_is_absent_and_said():
-    """No inputs.timestamp: the temporal check does not run and an info finding says so; metrics are flat."""
-    train, test = frame(50, "2024-01-01", 0, "tr"), frame(10, "2024-03-01", 1, "te")
-    found = split_findings(
-        train,
-        test,
-        key="id",
-        timestamp=None,
-        columns=COLS,
-        by_key=P.split_overlap_share,
-        by_row=P.split_overlap_row_excess,
-        temporal=P.temporal_overlap_share,
-    )
-    assert [f.check for f in found] == ["split_overlap", "temporal_overlap"]
-    assert found[1].severity is Severity.info and "not checked" in found[1].message
-    assert split_metrics(found) == {"split_overlap_by_key_share": 0.0, "split_overlap_row_excess": 0.0}
+def test_without_timestamp_the_temporal_check_says_it_did_not_run():
+    """No inputs.timestamp: an info finding says the order was not checked, and there is no metric."""
+    x = inputs(frame(50, "2024-01-01", 0, "tr"), frame(10, "2024-03-01", 1, "te"), timestamp=None)
+    f = run(temporal_overlap, x)
+    assert f.severity is Severity.info and "not checked" in f.message
+    assert temporal_overlap.measure(x, P.temporal_overlap).metrics() == {}
+
+
+def test_unreadable_timestamps_are_said_not_passed():
+    """Timestamps that do not parse leave the order unknown: info, and it says so."""
+    train = frame(50, "2024-01-01", 0, "tr").assign(ts="not a time")
+    f = run(temporal_overlap, inputs(train, frame(10, "2024-03-01", 1, "te")))
+    assert f.severity is Severity.info and "unknown" in f.message

@@ -1,0 +1,69 @@
+"""Nondeterministic training: two fits with the same data, seed and params must give the same model. When they
+do not, a retrain cannot be reproduced, a rollback cannot be rebuilt and a change in the scores cannot be
+told from noise. The stage fits twice; this check compares the two fits' predictions on the validation rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import Field
+
+from tasks import checks
+from tasks.limits import Limit, judged
+from tasks.result import Finding, Severity
+
+if TYPE_CHECKING:
+    from tasks.training.inputs import TrainingInputs
+
+
+class Params(checks.CheckParams):
+    max_abs_diff: Limit = Field(
+        Limit(warn=0.0, fail=1e-6),
+        description="largest |difference| between the predicted scores of two fits with the same data, seed and "
+        "params, over the validation rows",
+    )
+
+
+@dataclass(frozen=True)
+class Measurement(checks.Measurement):
+    fits: int  # how many fits were compared
+    rows: int  # validation rows scored by each
+    max_abs_diff: float  # largest difference of any fit from the first
+    rows_differ: int  # validation rows where any fit differs from the first
+
+    def metrics(self) -> dict[str, float]:
+        return {"max_abs_diff": self.max_abs_diff} if self.fits > 1 else {}
+
+
+def measure(x: TrainingInputs, p: Params) -> Measurement:
+    scores = [np.asarray(s, dtype="float64") for s in x.validation_predictions]
+    if len(scores) < 2:
+        return Measurement(fits=len(scores), rows=len(scores[0]) if scores else 0, max_abs_diff=0.0, rows_differ=0)
+    first = scores[0]
+    diff = np.max([np.abs(first - other) for other in scores[1:]], axis=0)
+    # a NaN on one side only is a difference; NaN on both sides is the same answer
+    both_nan = np.all([np.isnan(first) & np.isnan(other) for other in scores[1:]], axis=0)
+    diff = np.where(both_nan, 0.0, np.where(np.isnan(diff), np.inf, diff))
+    return Measurement(
+        fits=len(scores),
+        rows=len(first),
+        max_abs_diff=float(diff.max()) if diff.size else 0.0,
+        rows_differ=int((diff > 0).sum()),
+    )
+
+
+def judge(m: Measurement, p: Params) -> list[Finding]:
+    """The largest prediction difference judged against the limit (info when the fits agree)."""
+    if m.fits < 2:
+        return [Finding(severity=Severity.warn, message=f"not measured: {m.fits} fit(s) to compare, 2 needed")]
+    return [
+        judged(
+            m.max_abs_diff,
+            p.max_abs_diff,
+            f"{m.fits} trainings with the same data, seed and params: max prediction difference "
+            f"{m.max_abs_diff:.3g}, {m.rows_differ:,} of {m.rows:,} validation rows differ",
+            evidence={"rows_differ": m.rows_differ, "rows": m.rows, "fits": m.fits},
+        )
+    ]
