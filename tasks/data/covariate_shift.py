@@ -1,25 +1,77 @@
 """Covariate shift: a feature's distribution in a batch moved away from training (a new sensor, another
 population), measured by effect size so a verdict does not flip with the sample size: normed Wasserstein
-distance (in training standard deviations) for numbers, Jensen-Shannon distance for categories.
+distance (in training standard deviations) for numbers, Jensen-Shannon distance for categories, training (a
+seeded sample of at most `data.drift_reference_rows` rows) vs the test set and vs the current batch.
 
 What the model meets beyond the training contract is the features layer's: values outside the training
 range count here as the range's edge (so a few impossible values do not read as a moved distribution while
 a whole distribution that moved still does), categories training never saw are left out, and a column
-scaled on one side only (standardized or min-max) is reported as the features layer's normalization skew.
+scaled on one side only (standardized or min-max, the features layer's "looks normalized" rule) is reported
+as the features layer's normalization skew.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import pandas as pd
+from pydantic import Field
 
-from tasks.data.stats import finite, is_numeric, looks_normalized, metric_key
-from tasks.drift import ColumnDrift, measure_drift
+from tasks import checks
+from tasks.columns import finite, is_numeric, metric_key, normalization
+from tasks.data.stats import sample
+from tasks.drift import measure_drift
 from tasks.limits import Limit
-from tasks.result import Finding, Severity, severity_for
+from tasks.result import Finding, Severity
 
-CHECK = "covariate_shift"
-_RANK = {Severity.info: 0, Severity.warn: 1, Severity.fail: 2}
+if TYPE_CHECKING:
+    from tasks.data.inputs import DataInputs
+
 _STATISTIC = {"wasserstein": "normed Wasserstein", "jensenshannon": "Jensen-Shannon"}
+
+
+class Params(checks.CheckParams):
+    numeric: Limit = Field(
+        Limit(warn=0.5, fail=1.0),
+        description="normed Wasserstein distance of a numeric feature, in training sds (0.5 medium, 1.0 large)",
+    )
+    categorical: Limit = Field(
+        Limit(warn=0.17, fail=0.33),
+        description="Jensen-Shannon distance of a categorical feature (0.17 / 0.33: what two normal distributions "
+        "0.5 / 1 sd apart give)",
+    )
+
+
+@dataclass(frozen=True)
+class Score:
+    column: str
+    statistic: str  # normed Wasserstein | Jensen-Shannon
+    score: float
+    numeric: bool
+    one_sided_scaling: bool = False  # looks normalized on one side only: the features layer's
+
+
+@dataclass(frozen=True)
+class Shift:
+    batch: str
+    scores: tuple[Score, ...]
+    reference_rows: int
+    batch_rows: int
+    touched: dict[str, float]  # share of non-null values clipped to the training range or unseen categories
+    unmeasured: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Measurement(checks.Measurement):
+    shifts: tuple[Shift, ...]
+
+    def metrics(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for s in self.shifts:
+            out.update({metric_key(s.batch, d.column): d.score for d in s.scores})
+            out[f"{s.batch}.wasserstein_max"] = max((d.score for d in s.scores if d.numeric), default=0.0)
+        return out
 
 
 def prepared_batch(
@@ -49,85 +101,105 @@ def prepared_batch(
     return out, touched
 
 
-def _statistic(d: ColumnDrift) -> str:
-    return _STATISTIC.get(d.method, d.method)
+def _warn_level(limit: Limit) -> float:
+    return (limit.warn if limit.warn is not None else limit.fail) or 0.0
 
 
-def covariate_shift(
+def shift_of(
     reference: pd.DataFrame,
     train: pd.DataFrame,
     batch: pd.DataFrame,
-    batch_name: str,
+    name: str,
     numeric: list[str],
     categorical: list[str],
-    numeric_limit: Limit,
-    categorical_limit: Limit,
-    normalized_tolerance: float,
-) -> tuple[Finding, dict[str, float]]:
-    """One finding for the batch: every feature whose shift reaches its warn limit, worst first, with the
-    statistic and its size. `reference` is a training sample; `train` the whole snapshot (its range and
-    categories). Columns absent or of another type in the batch are the schema check's and are skipped."""
+    p: Params,
+    tolerance: float,
+) -> Shift:
+    """Each feature's shift, training vs one batch. `reference` is a training sample; `train` the whole
+    snapshot (its range and categories). Columns absent or of another type in the batch are schema_change's."""
     numeric = [c for c in numeric if c in batch.columns and is_numeric(batch[c]) and c in reference.columns]
     categorical = [c for c in categorical if c in batch.columns and c in reference.columns]
     current, touched = prepared_batch(train, batch, numeric, categorical)
-    limits = {c: numeric_limit for c in numeric} | {c: categorical_limit for c in categorical}
-    thresholds = {c: (lim.warn if lim.warn is not None else lim.fail) or 0.0 for c, lim in limits.items()}
+    thresholds = {c: _warn_level(p.numeric) for c in numeric} | {c: _warn_level(p.categorical) for c in categorical}
     drift = measure_drift(reference, current, numeric, categorical, thresholds)
-
-    scored: list[tuple[Severity, ColumnDrift]] = []
-    deferred: list[str] = []
+    scores = []
     for c, d in drift.columns.items():
-        severity = severity_for(d.score, limits[c].warn, limits[c].fail)
-        if severity is not Severity.info and c in numeric:
-            one_side = looks_normalized(train[c], normalized_tolerance) != looks_normalized(
-                batch[c], normalized_tolerance
-            )
-            if one_side:
-                deferred.append(c)
-                severity = Severity.info
+        one_sided = c in numeric and (normalization(train[c], tolerance) is None) != (
+            normalization(batch[c], tolerance) is None
+        )
+        scores.append(Score(c, _STATISTIC.get(d.method, d.method), d.score, c in numeric, one_sided))
+    return Shift(name, tuple(scores), len(reference), len(batch), touched, dict(drift.unmeasured))
+
+
+def measure(x: DataInputs, p: Params) -> Measurement:
+    columns = [c for c in (*x.numeric, *x.categorical) if c in x.train.columns]
+    reference = sample(x.train[columns], x.drift_reference_rows, x.seed)
+    return Measurement(
+        tuple(
+            shift_of(reference, x.train, frame, name, x.numeric, x.categorical, p, x.normalization_tolerance)
+            for name, frame in x.batches.items()
+        )
+    )
+
+
+def _describe(d: Score) -> str:
+    size = f"{d.score:.2f}" + (" training sds" if d.numeric else "")
+    return f"`{d.column}` {size} ({d.statistic})"
+
+
+def judge(m: Measurement, p: Params) -> list[Finding]:
+    """One finding per batch: every feature whose shift reaches its warn limit, worst first, with the statistic
+    and its size (info naming the closest one when none does)."""
+    return [_judged(s, p) for s in m.shifts]
+
+
+def _judged(s: Shift, p: Params) -> Finding:
+    def limit(d: Score) -> Limit:
+        return p.numeric if d.numeric else p.categorical
+
+    def relative(d: Score) -> float:
+        return d.score / max(_warn_level(limit(d)), 1e-9)
+
+    scored: list[tuple[Severity, Score]] = []
+    deferred: list[str] = []
+    for d in s.scores:
+        severity = limit(d).severity(d.score)
+        if severity is not Severity.info and d.one_sided_scaling:
+            deferred.append(d.column)
+            severity = Severity.info
         scored.append((severity, d))
-    scored.sort(key=lambda sd: (-_RANK[sd[0]], -sd[1].score / max(thresholds[sd[1].column], 1e-9)))
-    flagged = [(s, d) for s, d in scored if s is not Severity.info]
-    severity = max((s for s, _ in flagged), key=_RANK.__getitem__, default=Severity.info)
-
-    def describe(d: ColumnDrift) -> str:
-        size = f"{d.score:.2f}" + (" training sds" if d.method == "wasserstein" else "")
-        return f"`{d.column}` {size} ({_statistic(d)})"
-
+    scored.sort(key=lambda sd: (-sd[0].rank, -relative(sd[1])))
+    flagged = [(sev, d) for sev, d in scored if sev is not Severity.info]
     limits_text = (
-        f"limits: normed Wasserstein warn {numeric_limit.warn} / fail {numeric_limit.fail}, "
-        f"Jensen-Shannon warn {categorical_limit.warn} / fail {categorical_limit.fail}"
+        f"limits: normed Wasserstein warn {p.numeric.warn} / fail {p.numeric.fail}, "
+        f"Jensen-Shannon warn {p.categorical.warn} / fail {p.categorical.fail}"
     )
     if flagged:
-        shown = ", ".join(describe(d) for _, d in flagged)
-        message = f"{batch_name}: {len(flagged)} feature(s) moved away from training: {shown}; {limits_text}"
+        shown = ", ".join(_describe(d) for _, d in flagged)
+        message = f"{s.batch}: {len(flagged)} feature(s) moved away from training: {shown}; {limits_text}"
     elif scored:
-        top = max(scored, key=lambda sd: sd[1].score / max(thresholds[sd[1].column], 1e-9))[1]
-        message = f"{batch_name}: no feature moved beyond its warn limit (closest: {describe(top)}); {limits_text}"
+        top = max((d for _, d in scored), key=relative)
+        message = f"{s.batch}: no feature moved beyond its warn limit (closest: {_describe(top)}); {limits_text}"
     else:
-        message = f"{batch_name}: no feature's shift could be measured"
+        message = f"{s.batch}: no feature's shift could be measured"
     if deferred:
         message += (
             f"; {', '.join(f'`{c}`' for c in deferred)} looks scaled on one side only (standardized or "
             "min-max): judged by the features layer (normalization_skew)"
         )
-    finding = Finding(
-        check=CHECK,
-        severity=severity,
+    return Finding(
+        severity=max((sev for sev, _ in flagged), default=Severity.info),
         message=message,
         columns=[d.column for _, d in flagged],
         evidence={
-            "batch": batch_name,
-            "scores": {d.column: {"statistic": _statistic(d), "score": d.score} for _, d in scored},
-            "numeric_limit": numeric_limit.model_dump(),
-            "categorical_limit": categorical_limit.model_dump(),
-            "reference_rows": len(reference),
-            "batch_rows": len(batch),
-            "clipped_or_unseen_share": {c: s for c, s in touched.items() if s > 0},
-            "unmeasured": drift.unmeasured,
+            "batch": s.batch,
+            "scores": {d.column: {"statistic": d.statistic, "score": d.score} for _, d in scored},
+            "numeric_limit": p.numeric.model_dump(),
+            "categorical_limit": p.categorical.model_dump(),
+            "reference_rows": s.reference_rows,
+            "batch_rows": s.batch_rows,
+            "clipped_or_unseen_share": {c: v for c, v in s.touched.items() if v > 0},
+            "unmeasured": s.unmeasured,
             "deferred_to_features": deferred,
         },
     )
-    metrics = {metric_key(f"{batch_name}_shift", d.column): d.score for _, d in scored}
-    metrics[f"{batch_name}_wasserstein_max"] = max((d.score for _, d in scored if d.column in numeric), default=0.0)
-    return finding, metrics

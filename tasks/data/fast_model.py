@@ -11,7 +11,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from threadpoolctl import threadpool_limits
 
-from tasks.data.stats import as_number, is_datetime, is_numeric
+from tasks.columns import as_number, is_datetime, is_numeric
 
 LEVELS = 254  # categorical levels per column (HistGradientBoosting bins at most 255, one kept for missing)
 FOLDS = 5
@@ -20,11 +20,14 @@ MODEL = {"max_iter": 60, "learning_rate": 0.15, "max_leaf_nodes": 15, "min_sampl
 
 
 def design_matrix(df: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, list[bool]]:
-    """The model's input: float columns, and a mask of which are categorical codes."""
+    """The model's input: float columns, and a mask of which are categorical codes. A column with no value at
+    all carries nothing (and HistGradientBoosting cannot bin it): left out."""
     X = pd.DataFrame(index=df.index)
     categorical: list[bool] = []
     for c in columns:
         s = df[c]
+        if not s.notna().any():
+            continue
         if is_numeric(s) or is_datetime(s) or pd.api.types.is_bool_dtype(s.dtype):
             X[c] = as_number(s)
             categorical.append(False)

@@ -1,25 +1,88 @@
-"""Feature leakage: a feature that gives the answer away. Three signs, each from the data alone:
+"""Feature leakage: a feature that gives the answer away (the label in disguise, an id, a value known only
+after the moment of prediction), so the model learns from something it will not have when it predicts.
+
+Three signs, each from the training snapshot alone:
 
 - predictive power no honest feature has alone: each feature's cross-validated AUC as the only input of a
   small model (its target rate per quantile bin or per value, fitted on the other folds);
 - an identifier used as a feature (nearly every value distinct): a model can only memorize it;
 - a datetime later than the prediction moment (`inputs.timestamp`) in most rows: known only afterwards.
+
+`single_feature_aucs` is also how the baseline ranks the features its label profile follows.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
+from pydantic import Field
 from sklearn.metrics import roc_auc_score
 
-from tasks.data.stats import as_number, is_datetime, is_numeric, metric_key, sample
-from tasks.limits import Limit
-from tasks.result import Finding, Severity, judge
+from tasks import checks
+from tasks.columns import as_number, is_datetime, is_numeric, metric_key
+from tasks.data.stats import sample
+from tasks.limits import Limit, judged
+from tasks.result import Finding, Severity
 
-CHECK = "feature_leakage"
+if TYPE_CHECKING:
+    from tasks.data.inputs import DataInputs
+
 BINS = 50  # quantile bins of a numeric feature: enough resolution for an AUC near 1 to show
 FOLDS = 5
 SMOOTHING = 20.0  # pseudo-rows pulling a bin's rate toward the base rate: a rare value is weak evidence
+
+
+class Params(checks.CheckParams):
+    auc: Limit = Field(
+        Limit(warn=0.75, fail=0.85),
+        description="cross-validated AUC of a feature alone (an honest feature is rarely above 0.75 alone)",
+    )
+    identifier_share: Limit = Field(
+        Limit(warn=0.9, fail=None),
+        description="share of distinct values of a non-float feature: an id (no fail by default: the evaluation "
+        "layer judges whether the model leans on it)",
+    )
+    after_timestamp_share: Limit = Field(
+        Limit(warn=0.5, fail=0.9),
+        description="share of rows where a datetime feature is later than inputs.timestamp",
+    )
+
+
+@dataclass(frozen=True)
+class Identifier:
+    column: str
+    distinct: int
+    rows: int
+
+    @property
+    def share(self) -> float:
+        return self.distinct / self.rows
+
+
+@dataclass(frozen=True)
+class After:
+    column: str
+    share: float
+    rows: int
+
+
+@dataclass(frozen=True)
+class Measurement(checks.Measurement):
+    target: str
+    timestamp: str | None
+    aucs: dict[str, float]  # NaN: one class only
+    rows: int  # labelled training rows the AUCs were measured on
+    labelled: bool  # the target is a 0/1 label (else no AUC is measured)
+    identifiers: tuple[Identifier, ...]
+    after: tuple[After, ...]
+
+    def metrics(self) -> dict[str, float]:
+        found = {metric_key("auc", c): a for c, a in self.aucs.items() if not math.isnan(a)}
+        return {**found, "auc_max": max(found.values())} if found else {}
 
 
 def bin_codes(s: pd.Series) -> np.ndarray:
@@ -59,27 +122,95 @@ def single_feature_aucs(df: pd.DataFrame, y: pd.Series, features: list[str], see
     """Each feature's cross-validated AUC alone, on the rows of `df` that have a label."""
     rows = df.loc[y.index]
     labels = y.to_numpy()
+    if not len(labels):
+        return {c: float("nan") for c in features if c in rows.columns}
     folds = fold_ids(len(rows), seed)
     return {c: single_feature_auc(bin_codes(rows[c]), labels, folds) for c in features if c in rows.columns}
 
 
-def predictive_findings(
-    aucs: dict[str, float], target: str, rows: int, timestamp: str | None, limit: Limit
-) -> list[Finding]:
+def labelled_sample(train: pd.DataFrame, y: pd.Series, rows: int, seed: int) -> pd.DataFrame:
+    """The labelled training rows a model is fitted on: at most `rows`, drawn with `seed`."""
+    return sample(train.loc[y.index], rows, seed)
+
+
+def ranked(aucs: dict[str, float]) -> list[str]:
+    """Features by single-feature AUC, strongest first (unmeasured last)."""
+    return [c for c, _ in sorted(aucs.items(), key=lambda ca: -(0.0 if math.isnan(ca[1]) else ca[1]))]
+
+
+def _utc(s: pd.Series) -> pd.Series:
+    """Datetimes comparable across columns: naive ones read as UTC."""
+    return s.dt.tz_localize("UTC") if s.dt.tz is None else s.dt.tz_convert("UTC")
+
+
+def identifiers(df: pd.DataFrame, features: list[str]) -> list[Identifier]:
+    """Distinct values of each non-float feature (measurements and times are naturally near-unique)."""
+    found = []
+    for c in features:
+        s = df[c]
+        if pd.api.types.is_float_dtype(s.dtype) or is_datetime(s) or pd.api.types.is_bool_dtype(s.dtype):
+            continue
+        present = int(s.notna().sum())
+        if present >= 2:
+            found.append(Identifier(c, int(s.nunique()), present))
+    return found
+
+
+def after_timestamp(df: pd.DataFrame, features: list[str], timestamp: str | None) -> list[After]:
+    """Share of rows where each datetime feature is later than the prediction timestamp."""
+    if not timestamp or timestamp not in df.columns or not is_datetime(df[timestamp]):
+        return []
+    at = _utc(df[timestamp])
+    found = []
+    for c in features:
+        if c == timestamp or not is_datetime(df[c]):
+            continue
+        value = _utc(df[c])
+        both = value.notna() & at.notna()
+        if both.any():
+            found.append(After(c, float((value[both] > at[both]).mean()), int(both.sum())))
+    return found
+
+
+def measure(x: DataInputs, p: Params) -> Measurement:
+    features = [c for c in x.features if c in x.train.columns]
+    aucs: dict[str, float] = {}
+    rows = 0
+    if x.labels is not None:
+        labelled = labelled_sample(x.train, x.labels, x.sample_rows, x.seed)
+        aucs = single_feature_aucs(labelled, x.labels.loc[labelled.index], features, x.seed)
+        rows = len(labelled)
+    return Measurement(
+        target=x.target,
+        timestamp=x.timestamp,
+        aucs=aucs,
+        rows=rows,
+        labelled=x.labels is not None,
+        identifiers=tuple(identifiers(x.train, features)),
+        after=tuple(after_timestamp(x.train, features, x.timestamp)),
+    )
+
+
+def _predictive(m: Measurement, limit: Limit) -> list[Finding]:
     """A finding per feature at or above the warn limit; one info line naming the strongest otherwise."""
-    measured = {c: a for c, a in aucs.items() if a == a}  # NaN: one class only, nothing to predict
-    when = f" (before `{timestamp}`)" if timestamp else ""
+    if not m.labelled:
+        return [
+            Finding(
+                severity=Severity.info,
+                message=f"single-feature predictive power not measured: `{m.target}` is not a 0/1 label",
+            )
+        ]
+    measured = {c: a for c, a in m.aucs.items() if not math.isnan(a)}
+    when = f" (before `{m.timestamp}`)" if m.timestamp else ""
     found = []
     for c, auc in sorted(measured.items(), key=lambda ca: -ca[1]):
-        f = judge(
-            CHECK,
+        f = judged(
             auc,
-            limit.warn,
-            limit.fail,
-            f"`{c}` alone predicts `{target}` with AUC {auc:.3f} (cross-validated, {rows:,} training rows): "
+            limit,
+            f"`{c}` alone predicts `{m.target}` with AUC {auc:.3f} (cross-validated, {m.rows:,} training rows): "
             f"an honest feature is rarely this strong alone; check that its value is known when predicting{when}",
             columns=[c],
-            evidence={"kind": "single_feature_auc", "auc": auc, "rows": rows},
+            evidence={"kind": "single_feature_auc", "auc": auc, "rows": m.rows},
         )
         if f.severity is not Severity.info:
             found.append(f)
@@ -88,112 +219,36 @@ def predictive_findings(
         shown = f" (strongest: `{best[0]}` {best[1]:.3f})" if best else ""
         found.append(
             Finding(
-                check=CHECK,
                 severity=Severity.info,
-                message=f"no feature alone predicts `{target}` with AUC above {limit.warn}{shown}",
-                evidence={"kind": "single_feature_auc", "aucs": measured, "rows": rows},
+                message=f"no feature alone predicts `{m.target}` with AUC above {limit.warn}{shown}",
+                evidence={"kind": "single_feature_auc", "aucs": measured, "rows": m.rows},
             )
         )
     return found
 
 
-def identifier_findings(df: pd.DataFrame, features: list[str], limit: Limit) -> list[Finding]:
-    """Non-float features whose values are nearly all distinct: an id or a row number, not a property."""
-    found = []
-    for c in features:
-        if c not in df.columns:
-            continue
-        s = df[c]
-        if pd.api.types.is_float_dtype(s.dtype) or is_datetime(s) or pd.api.types.is_bool_dtype(s.dtype):
-            continue  # measurements and times are naturally near-unique
-        present = int(s.notna().sum())
-        if present < 2:
-            continue
-        share = s.nunique() / present
-        f = judge(
-            CHECK,
-            share,
-            limit.warn,
-            limit.fail,
-            f"`{c}` looks like an identifier: {100 * share:.1f}% of its {present:,} training values are distinct; "
-            "a model can only memorize it (drop it from the features)",
-            columns=[c],
-            evidence={"kind": "identifier", "distinct_share": share, "distinct": int(s.nunique()), "rows": present},
+def judge(m: Measurement, p: Params) -> list[Finding]:
+    findings = _predictive(m, p.auc)
+    for i in m.identifiers:
+        f = judged(
+            i.share,
+            p.identifier_share,
+            f"`{i.column}` looks like an identifier: {100 * i.share:.1f}% of its {i.rows:,} training values are "
+            "distinct; a model can only memorize it (drop it from the features)",
+            columns=[i.column],
+            evidence={"kind": "identifier", "distinct_share": i.share, "distinct": i.distinct, "rows": i.rows},
         )
         if f.severity is not Severity.info:
-            found.append(f)
-    return found
-
-
-def _utc(s: pd.Series) -> pd.Series:
-    """Datetimes comparable across columns: naive ones read as UTC."""
-    return s.dt.tz_localize("UTC") if s.dt.tz is None else s.dt.tz_convert("UTC")
-
-
-def after_timestamp_findings(
-    df: pd.DataFrame, features: list[str], timestamp: str | None, limit: Limit
-) -> list[Finding]:
-    """Datetime features later than the prediction timestamp: in most rows, a value from after the moment the
-    prediction is made (an arrival time, a closing date)."""
-    if not timestamp or timestamp not in df.columns or not is_datetime(df[timestamp]):
-        return []
-    at = _utc(df[timestamp])
-    found = []
-    for c in features:
-        if c == timestamp or c not in df.columns or not is_datetime(df[c]):
-            continue
-        value = _utc(df[c])
-        both = value.notna() & at.notna()
-        if not both.any():
-            continue
-        share = float((value[both] > at[both]).mean())
-        f = judge(
-            CHECK,
-            share,
-            limit.warn,
-            limit.fail,
-            f"`{c}` is later than `{timestamp}` (the prediction moment) in {100 * share:.1f}% of training rows: "
-            "its value is known only afterwards",
-            columns=[c],
-            evidence={"kind": "after_timestamp", "share": share, "rows": int(both.sum())},
+            findings.append(f)
+    for a in m.after:
+        f = judged(
+            a.share,
+            p.after_timestamp_share,
+            f"`{a.column}` is later than `{m.timestamp}` (the prediction moment) in {100 * a.share:.1f}% of training "
+            "rows: its value is known only afterwards",
+            columns=[a.column],
+            evidence={"kind": "after_timestamp", "share": a.share, "rows": a.rows},
         )
         if f.severity is not Severity.info:
-            found.append(f)
-    return found
-
-
-def feature_leakage(
-    train: pd.DataFrame,
-    y: pd.Series | None,
-    features: list[str],
-    target: str,
-    timestamp: str | None,
-    *,
-    auc_limit: Limit,
-    identifier_limit: Limit,
-    after_limit: Limit,
-    rows: int,
-    seed: int,
-) -> tuple[list[Finding], dict[str, float], dict[str, float]]:
-    """Findings, metrics, and each feature's single-feature AUC (the label profile ranks features by it)."""
-    features = [c for c in features if c in train.columns]
-    findings: list[Finding] = []
-    aucs: dict[str, float] = {}
-    if y is None:
-        findings.append(
-            Finding(
-                check=CHECK,
-                severity=Severity.info,
-                message=f"single-feature predictive power not measured: `{target}` is not a 0/1 label",
-            )
-        )
-    else:
-        labelled = sample(train.loc[y.index], rows, seed)
-        aucs = single_feature_aucs(labelled, y.loc[labelled.index], features, seed)
-        findings += predictive_findings(aucs, target, len(labelled), timestamp, auc_limit)
-    findings += identifier_findings(train, features, identifier_limit)
-    findings += after_timestamp_findings(train, features, timestamp, after_limit)
-    metrics = {metric_key("leakage_auc", c): a for c, a in aucs.items() if a == a}
-    if metrics:
-        metrics["leakage_auc_max"] = max(metrics.values())
-    return findings, metrics, aucs
+            findings.append(f)
+    return findings

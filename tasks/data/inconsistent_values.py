@@ -1,31 +1,97 @@
-"""Inconsistent values: one thing written several ways. Two kinds:
+"""Inconsistent values: one thing written several ways (a category spelled "UA", "ua" and " UA"; a length sent
+in metres where training had centimetres), so one value reads as several, or a whole column at another scale.
+
+Two kinds:
 
 - spelling variants of a category: values that become equal once case, spaces and punctuation are ignored
   ("UA", "ua", " UA"). Each group's canonical spelling is its commonest in training; rows in another
-  spelling are the variant share of the batch (training included, against itself).
+  spelling are the variant share of the batch (the training snapshot included, against itself).
 - a unit or scale change: a numeric column whose batch values are its training values times a power of ten
   (cm to m, cents to dollars). Decided on two robust scales, the median and the 90th percentile of |x|
   (over the non-zero values when zero over all): both ratios must sit within `scale_tolerance` (log10 units)
   of the same 10^k, k != 0. (A seasonal column's spread narrows by a factor of 3 within a year; its typical
-  magnitudes move far less, so spreads are not used.) A column scaled to mean 0 / sd 1 or to [0, 1] on one side only is
-  the features layer's normalization skew, not a unit change.
+  magnitudes move far less, so spreads are not used.) A column scaled to mean 0 / sd 1 or to [0, 1] on one
+  side only (the features layer's "looks normalized" rule) is the features layer's normalization skew, not a
+  unit change.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
-from tasks.data.stats import finite, is_numeric, looks_normalized
-from tasks.limits import Limit
-from tasks.result import Finding, Severity, judge
+from tasks import checks
+from tasks.columns import finite, is_numeric, normalization
+from tasks.limits import Limit, judged
+from tasks.result import Finding, Severity
 
-CHECK = "inconsistent_values"
-EXAMPLES = 6
+if TYPE_CHECKING:
+    from tasks.data.inputs import DataInputs
+
+SHOWN = 6  # variants named per group
 _IGNORED = re.compile(r"[\W_]+")
+
+
+class Params(checks.CheckParams):
+    variant_share: Limit = Field(
+        Limit(warn=0.0, fail=0.01),
+        description="share of a batch's rows whose category is another spelling of a value (case, spaces, punctuation)",
+    )
+    scale_tolerance: float = Field(
+        0.15,
+        gt=0.0,
+        lt=0.5,
+        description="log10 units around 10^k (k != 0) within which both the median and the 90th percentile of |x| "
+        "must sit for a unit change",
+    )
+    scale_change: Severity = Field(Severity.fail, description="severity of a numeric column at 10^k its training scale")
+
+
+@dataclass(frozen=True)
+class Variants:
+    batch: str
+    column: str
+    rows: int  # rows in a non-canonical spelling
+    present: int  # non-null rows
+    groups: dict[str, list[str]]  # canonical spelling -> its variants
+
+    @property
+    def share(self) -> float:
+        return self.rows / self.present if self.present else 0.0
+
+
+@dataclass(frozen=True)
+class Scaled:
+    batch: str
+    column: str
+    power: int  # the batch reads 10^power times training
+    log10_ratios: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Measurement(checks.Measurement):
+    batches: tuple[str, ...]
+    variants: tuple[Variants, ...]
+    scaled: tuple[Scaled, ...]
+    categorical: tuple[str, ...]
+    numeric: tuple[str, ...]
+    scale_tolerance: float
+
+    def metrics(self) -> dict[str, float]:
+        out = {
+            f"{b}.variant_share_max": max((v.share for v in self.variants if v.batch == b), default=0.0)
+            for b in self.batches
+        }
+        out.update(
+            {f"{b}.scaled_columns": float(sum(s.batch == b for s in self.scaled)) for b in self.batches if b != "train"}
+        )
+        return out
 
 
 def spelling_key(value: object) -> str:
@@ -65,36 +131,6 @@ def spelling_variants(train: pd.Series, batch: pd.Series) -> tuple[int, dict[str
     return rows, groups
 
 
-def variant_findings(
-    train: pd.DataFrame, batch: pd.DataFrame, batch_name: str, columns: list[str], limit: Limit
-) -> list[Finding]:
-    """A finding per categorical column whose variant share reaches the warn limit."""
-    found = []
-    for c in columns:
-        if c not in train.columns or c not in batch.columns or is_numeric(batch[c]):
-            continue
-        present = int(batch[c].notna().sum())
-        if not present:
-            continue
-        rows, groups = spelling_variants(train[c], batch[c])
-        share = rows / present
-        if not groups:
-            continue
-        shown = "; ".join(f"{canon!r} also as {', '.join(map(repr, v[:EXAMPLES]))}" for canon, v in groups.items())
-        f = judge(
-            CHECK,
-            share,
-            limit.warn,
-            limit.fail,
-            f"{batch_name}: `{c}` spells the same value several ways in {100 * share:.2f}% of rows ({shown})",
-            columns=[c],
-            evidence={"batch": batch_name, "kind": "spelling", "rows": rows, "share": share, "variants": groups},
-        )
-        if f.severity is not Severity.info:
-            found.append(f)
-    return found
-
-
 def _robust_scales(x: pd.Series) -> tuple[float | None, float | None]:
     """Median and 90th percentile of |x|, over the non-zero values when zero over all of them."""
     magnitude = x.abs()
@@ -130,76 +166,96 @@ def scale_factor(train: pd.Series, batch: pd.Series, tolerance: float) -> tuple[
     return k, ratios
 
 
-def scale_findings(
-    train: pd.DataFrame,
-    batch: pd.DataFrame,
-    batch_name: str,
-    columns: list[str],
-    tolerance: float,
-    normalized_tolerance: float,
-    severity: Severity,
-) -> list[Finding]:
-    """A finding per numeric column at a power of ten of its training scale."""
+def variants_of(train: pd.DataFrame, batch: pd.DataFrame, name: str, columns: list[str]) -> list[Variants]:
+    """Categorical columns of `batch` with more than one spelling of a value."""
+    found = []
+    for c in columns:
+        if c not in train.columns or c not in batch.columns or is_numeric(batch[c]):
+            continue
+        present = int(batch[c].notna().sum())
+        if not present:
+            continue
+        rows, groups = spelling_variants(train[c], batch[c])
+        if groups:
+            found.append(Variants(name, c, rows, present, groups))
+    return found
+
+
+def scaled_of(
+    train: pd.DataFrame, batch: pd.DataFrame, name: str, columns: list[str], tolerance: float, normalized: float
+) -> list[Scaled]:
+    """Numeric columns of `batch` at a power of ten of their training scale."""
     found = []
     for c in columns:
         if c not in train.columns or c not in batch.columns or not is_numeric(batch[c]) or not is_numeric(train[c]):
             continue
-        if looks_normalized(train[c], normalized_tolerance) != looks_normalized(batch[c], normalized_tolerance):
+        if (normalization(train[c], normalized) is None) != (normalization(batch[c], normalized) is None):
             continue  # scaled on one side only: the features layer's normalization skew
         k, ratios = scale_factor(train[c], batch[c], tolerance)
-        if k is None:
-            continue
-        factor = 10.0**k
-        found.append(
-            Finding(
-                check=CHECK,
-                severity=severity,
-                message=(
-                    f"{batch_name}: `{c}` reads {factor:g} times its training values (median and 90th "
-                    f"percentile of |x| both x10^{k}): a unit or scale change"
-                ),
-                columns=[c],
-                evidence={
-                    "batch": batch_name,
-                    "kind": "scale",
-                    "scale_factor": factor,
-                    "log10_ratios": ratios,
-                    "tolerance": tolerance,
-                },
-            )
-        )
+        if k is not None:
+            found.append(Scaled(name, c, k, ratios))
     return found
 
 
-def inconsistent_values(
-    train: pd.DataFrame,
-    batch: pd.DataFrame,
-    batch_name: str,
-    categorical: list[str],
-    numeric: list[str],
-    *,
-    variant_limit: Limit,
-    scale_tolerance: float,
-    normalized_tolerance: float,
-    scale_severity: Severity,
-) -> list[Finding]:
-    """Spelling variants (training against itself too) and, for other batches, scale changes; one info line
-    when nothing is found."""
-    found = variant_findings(train, batch, batch_name, categorical, variant_limit)
-    if batch is not train:
-        found += scale_findings(
-            train, batch, batch_name, numeric, scale_tolerance, normalized_tolerance, scale_severity
-        )
-    if not found:
-        found.append(
-            Finding(
-                check=CHECK,
-                severity=Severity.info,
-                message=(
-                    f"{batch_name}: no category spelled several ways"
-                    + ("" if batch is train else ", no numeric column at another power of ten")
-                ),
-                evidence={"batch": batch_name, "categorical": categorical, "numeric": numeric},
+def measure(x: DataInputs, p: Params) -> Measurement:
+    frames = {"train": x.train, **x.batches}
+    variants: list[Variants] = []
+    scaled: list[Scaled] = []
+    for name, frame in frames.items():
+        variants += variants_of(x.train, frame, name, x.categorical)
+        if frame is not x.train:
+            scaled += scaled_of(x.train, frame, name, x.numeric, p.scale_tolerance, x.normalization_tolerance)
+    return Measurement(
+        tuple(frames), tuple(variants), tuple(scaled), tuple(x.categorical), tuple(x.numeric), p.scale_tolerance
+    )
+
+
+def judge(m: Measurement, p: Params) -> list[Finding]:
+    """Spelling variants at or above the warn limit and scale changes, per batch and column; one info line per
+    batch when nothing is found."""
+    findings: list[Finding] = []
+    for batch in m.batches:
+        found = []
+        for v in (v for v in m.variants if v.batch == batch):
+            shown = "; ".join(f"{canon!r} also as {', '.join(map(repr, vs[:SHOWN]))}" for canon, vs in v.groups.items())
+            f = judged(
+                v.share,
+                p.variant_share,
+                f"{batch}: `{v.column}` spells the same value several ways in {100 * v.share:.2f}% of rows ({shown})",
+                columns=[v.column],
+                evidence={"batch": batch, "kind": "spelling", "rows": v.rows, "share": v.share, "variants": v.groups},
             )
-        )
-    return found
+            if f.severity is not Severity.info:
+                found.append(f)
+        for s in (s for s in m.scaled if s.batch == batch):
+            factor = 10.0**s.power
+            found.append(
+                Finding(
+                    severity=p.scale_change,
+                    message=(
+                        f"{batch}: `{s.column}` reads {factor:g} times its training values (median and 90th "
+                        f"percentile of |x| both x10^{s.power}): a unit or scale change"
+                    ),
+                    columns=[s.column],
+                    evidence={
+                        "batch": batch,
+                        "kind": "scale",
+                        "scale_factor": factor,
+                        "log10_ratios": s.log10_ratios,
+                        "tolerance": m.scale_tolerance,
+                    },
+                )
+            )
+        if not found:
+            found.append(
+                Finding(
+                    severity=Severity.info,
+                    message=(
+                        f"{batch}: no category spelled several ways"
+                        + ("" if batch == "train" else ", no numeric column at another power of ten")
+                    ),
+                    evidence={"batch": batch, "categorical": list(m.categorical), "numeric": list(m.numeric)},
+                )
+            )
+        findings += found
+    return findings

@@ -4,40 +4,94 @@ Judged by Cohen's h, an effect size: the same change in the late rate reads the 
 
 from __future__ import annotations
 
-import pandas as pd
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from pydantic import Field
+
+from tasks import checks
 from tasks.data.stats import cohen_h
-from tasks.limits import Limit
-from tasks.result import Finding, Severity, judge
+from tasks.limits import Limit, judged
+from tasks.result import Finding, Severity
 
-CHECK = "label_shift"
+if TYPE_CHECKING:
+    from tasks.data.inputs import DataInputs
 
 
-def label_shift(train_y: pd.Series, batch_y: pd.Series | None, batch: str, target: str, limit: Limit) -> Finding:
-    """Positive-class share in the batch vs training; info when the batch has no 0/1 labels."""
-    if batch_y is None or batch_y.empty:
-        return Finding(
-            check=CHECK,
-            severity=Severity.info,
-            message=f"{batch}: no 0/1 `{target}` labels: class priors not compared",
-            evidence={"batch": batch},
-        )
-    before, after = float(train_y.mean()), float(batch_y.mean())
-    h = cohen_h(before, after)
-    return judge(
-        CHECK,
-        h,
-        limit.warn,
-        limit.fail,
-        f"{batch}: `{target}` = 1 in {100 * after:.1f}% of rows vs {100 * before:.1f}% in training "
-        f"(class shares {1 - after:.3f} / {after:.3f} vs {1 - before:.3f} / {before:.3f}; Cohen's h {h:.3f}, "
-        f"warn {limit.warn}, fail {limit.fail})",
-        evidence={
-            "batch": batch,
-            "train_shares": {"0": 1 - before, "1": before},
-            "batch_shares": {"0": 1 - after, "1": after},
-            "train_rows": len(train_y),
-            "batch_rows": len(batch_y),
-            "cohen_h": h,
-        },
+class Params(checks.CheckParams):
+    cohen_h: Limit = Field(
+        Limit(warn=0.2, fail=0.5), description="class priors, training vs a labelled batch: Cohen's h"
     )
+
+
+@dataclass(frozen=True)
+class Priors:
+    batch: str
+    train_rate: float
+    train_rows: int
+    rate: float | None = None  # None: the batch has no 0/1 labels
+    rows: int = 0
+
+    @property
+    def h(self) -> float | None:
+        return None if self.rate is None else cohen_h(self.train_rate, self.rate)
+
+
+@dataclass(frozen=True)
+class Measurement(checks.Measurement):
+    target: str
+    labelled: bool  # the training target is a 0/1 label
+    priors: tuple[Priors, ...]
+
+    def metrics(self) -> dict[str, float]:
+        return {f"{p.batch}.cohen_h": p.h for p in self.priors if p.h is not None}
+
+
+def measure(x: DataInputs, p: Params) -> Measurement:
+    if x.labels is None or x.labels.empty:
+        return Measurement(x.target, False, ())
+    before = float(x.labels.mean())
+    priors = []
+    for name in x.batches:
+        y = x.batch_labels.get(name)
+        if y is None or y.empty:
+            priors.append(Priors(name, before, len(x.labels)))
+        else:
+            priors.append(Priors(name, before, len(x.labels), float(y.mean()), len(y)))
+    return Measurement(x.target, True, tuple(priors))
+
+
+def judge(m: Measurement, p: Params) -> list[Finding]:
+    """Positive-class share in each batch vs training; info when a batch has no 0/1 labels."""
+    if not m.labelled:
+        return [Finding(severity=Severity.info, message=f"class priors not compared: `{m.target}` is not a 0/1 label")]
+    findings = []
+    for pr in m.priors:
+        if pr.rate is None or pr.h is None:
+            findings.append(
+                Finding(
+                    severity=Severity.info,
+                    message=f"{pr.batch}: no 0/1 `{m.target}` labels: class priors not compared",
+                    evidence={"batch": pr.batch},
+                )
+            )
+            continue
+        before, after, h, lim = pr.train_rate, pr.rate, pr.h, p.cohen_h
+        findings.append(
+            judged(
+                h,
+                lim,
+                f"{pr.batch}: `{m.target}` = 1 in {100 * after:.1f}% of rows vs {100 * before:.1f}% in training "
+                f"(class shares {1 - after:.3f} / {after:.3f} vs {1 - before:.3f} / {before:.3f}; Cohen's h "
+                f"{h:.3f}, warn {lim.warn}, fail {lim.fail})",
+                evidence={
+                    "batch": pr.batch,
+                    "train_shares": {"0": 1 - before, "1": before},
+                    "batch_shares": {"0": 1 - after, "1": after},
+                    "train_rows": pr.train_rows,
+                    "batch_rows": pr.rows,
+                    "cohen_h": h,
+                },
+            )
+        )
+    return findings

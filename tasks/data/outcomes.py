@@ -1,17 +1,43 @@
-"""A plain view of GX expectation results, read by key, and the one rule for turning them into findings."""
+"""A plain view of GX validation results, read by key, and the rules the GX-based checks share for turning
+them into findings.
+
+GX measures (schema, nulls, ranges, category sets, a reviewer's own expectations); the checks judge. An
+expectation that GX itself failed counts at least at its own `severity` (GX's FailureSeverity: critical ->
+fail, warning -> warn, info -> info), so a reviewer decides how much a hand-written expectation weighs.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
-
+from tasks.columns import EXAMPLES
 from tasks.limits import Limit
-from tasks.result import Finding, Severity, judge
+from tasks.result import Finding, Severity
 
-EXAMPLES = 5
+if TYPE_CHECKING:
+    from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
+
+# GX's FailureSeverity values (great_expectations.expectations.metadata_types) onto glassbox's.
+GX_SEVERITY = {"critical": Severity.fail, "warning": Severity.warn, "info": Severity.info}
+
+TABLE_COLUMNS = "expect_table_columns_to_match_set"
+COLUMN_EXISTS = "expect_column_to_exist"
+COLUMN_TYPE = "expect_column_values_to_be_of_type"
+NOT_NULL = "expect_column_values_to_not_be_null"
+BETWEEN = "expect_column_values_to_be_between"
+IN_SET = "expect_column_values_to_be_in_set"
+SCHEMA_TYPES = (TABLE_COLUMNS, COLUMN_EXISTS, COLUMN_TYPE)
+# The expectations the baseline writes, by the check that judges them with its limits (their `meta.check`).
+# Schema expectations are always schema_change's; any other expectation (a reviewer's own) is judged by its
+# own verdict and severity (reviewer_expectations).
+BUILT = {"missing_spike": NOT_NULL, "value_range": BETWEEN, "category_set": IN_SET}
+# `meta.check` as baselines written before the check contract name it.
+OLD_MARKS = {
+    "null_share": "missing_spike",
+    "out_of_range_share": "value_range",
+    "unexpected_category_share": "category_set",
+}
 
 
 @dataclass(frozen=True)
@@ -27,6 +53,12 @@ class Outcome:
     meta: dict[str, Any] = field(default_factory=dict)
     result: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    gx_severity: str = "critical"  # the expectation's own FailureSeverity (GX's default is critical)
+
+    @property
+    def severity(self) -> Severity:
+        """What the expectation weighs when GX fails it (an unknown value counts as critical)."""
+        return GX_SEVERITY.get(self.gx_severity, Severity.fail)
 
     @property
     def element_count(self) -> int | None:
@@ -48,6 +80,37 @@ class Outcome:
             if v not in distinct:
                 distinct.append(v)
         return distinct[:EXAMPLES]
+
+    def where(self) -> str:
+        return f"column {self.column!r}" if self.column else "the table"
+
+    @property
+    def owner(self) -> str | None:
+        """The built-in check that judges this expectation with its limits; None for a reviewer's own."""
+        if self.type in SCHEMA_TYPES:
+            return "schema_change"
+        mark = str(self.meta.get("check") or "")
+        mark = OLD_MARKS.get(mark, mark)
+        return mark if BUILT.get(mark) == self.type else None
+
+
+@dataclass(frozen=True)
+class Validation:
+    """One batch validated against the baseline suites: every expectation's outcome, the batch's columns,
+    and whether it is serving traffic (whose values the features layer judges)."""
+
+    batch: str
+    rows: int
+    columns: tuple[str, ...]
+    suites: tuple[str, ...]  # the suites that ran on it
+    outcomes: tuple[Outcome, ...]
+    serving: bool = False
+    results_file: str | None = None  # the GX results, relative to the stage folder
+    unlabelled: bool = False  # no target column: the target suite did not apply
+
+    def owned_by(self, check: str | None) -> list[Outcome]:
+        """The outcomes a check judges (None: the reviewer's own expectations)."""
+        return [o for o in self.outcomes if o.owner == check]
 
 
 def _error_of(exception_info: dict[str, Any] | None) -> str | None:
@@ -79,54 +142,81 @@ def outcomes_of(batch: str, suite: str, validation: ExpectationSuiteValidationRe
                 meta=dict(config.get("meta") or {}),
                 result=dict(data.get("result") or {}),
                 error=_error_of(data.get("exception_info")),
+                gx_severity=str(config.get("severity") or "critical"),
             )
         )
     return out
 
 
-def judged(
-    outcome: Outcome, check: str, value: float, limit: Limit, message: str, evidence: dict[str, Any]
-) -> Finding | None:
-    """Severity from the params warn/fail pair on `value`; an expectation the reviewed suite itself failed is
-    at least a fail (a reviewer may tighten it). None when quiet: passes are not listed one by one."""
-    ev = {"batch": outcome.batch, "suite": outcome.suite, "expectation": outcome.type, **evidence}
-    columns = [outcome.column] if outcome.column else []
-    finding = judge(check, value, limit.warn, limit.fail, message, columns=columns, evidence=ev)
-    if not outcome.success and finding.severity is not Severity.fail:
-        finding = finding.model_copy(
-            update={"severity": Severity.fail, "message": f"{message}; the suite's expectation failed"}
-        )
-    return None if finding.severity is Severity.info else finding
+def at_least_its_own(severity: Severity, outcome: Outcome) -> Severity:
+    """The limit's verdict, raised to the expectation's own severity when GX failed it (a reviewer may
+    tighten `mostly` or a bound in the stored suite: the suite is the contract)."""
+    return severity if outcome.success else max(severity, outcome.severity)
 
 
-def error_finding(outcome: Outcome, check: str) -> Finding:
-    """An expectation that could not be evaluated is not a pass: it is reported as a failure to check."""
-    where = f"column {outcome.column!r}" if outcome.column else "the table"
+@dataclass(frozen=True)
+class Measured:
+    """The number a built-in check reads from one expectation's result, with the suite's own verdict."""
+
+    batch: str
+    suite: str
+    expectation: str
+    column: str | None
+    value: float  # what the check's limit judges
+    passed: bool  # GX's verdict under the stored suite's own `mostly` / bounds
+    own_severity: Severity  # the expectation's, when GX failed it
+    serving: bool  # the batch is serving traffic
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def limit_finding(m: Measured, limit: Limit, message: str) -> Finding | None:
+    """The limit's verdict on `m.value`; an expectation the stored suite itself failed is at least its own
+    severity (a reviewer may tighten the suite: it is the contract). None when quiet: passes are not listed
+    one by one (the `baseline` check counts them per batch)."""
+    severity = limit.severity(m.value)
+    if not m.passed and m.own_severity > severity:
+        severity, message = m.own_severity, f"{message}; the suite's expectation failed"
+    if severity is Severity.info:
+        return None
+    evidence = {
+        "batch": m.batch,
+        "suite": m.suite,
+        "expectation": m.expectation,
+        "value": m.value,
+        "warn": limit.warn,
+        "fail": limit.fail,
+        **m.evidence,
+    }
+    return Finding(severity=severity, message=message, columns=[m.column] if m.column else [], evidence=evidence)
+
+
+def for_features_layer(finding: Finding, owner: str) -> Finding:
+    """A value check on serving traffic, kept as info: what the model meets at serving (values outside the
+    training range, categories training never saw) is judged by the features layer's `owner` check."""
+    return finding.model_copy(
+        update={
+            "severity": Severity.info,
+            "message": f"{finding.message} (judged by the features layer: {owner})",
+            "evidence": {**finding.evidence, "severity_here": finding.severity.value, "judged_by": owner},
+        }
+    )
+
+
+def error_finding(outcome: Outcome) -> Finding:
+    """An expectation that could not be evaluated is not a pass: a finding at the expectation's severity."""
     return Finding(
-        check=check,
-        severity=Severity.fail,
-        message=f"{outcome.batch}: {outcome.type} on {where} could not be evaluated: {outcome.error}",
+        severity=outcome.severity,
+        message=f"{outcome.batch}: {outcome.type} on {outcome.where()} could not be evaluated: {outcome.error}",
         columns=[outcome.column] if outcome.column else [],
         evidence={
             "batch": outcome.batch,
             "suite": outcome.suite,
             "kwargs": outcome.kwargs,
             "error": outcome.error,
+            "gx_severity": outcome.gx_severity,
         },
     )
 
 
 def pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.3g}%"
-
-
-def evaluated(outcomes: list[Outcome], type_: str, check: str, findings: list[Finding]) -> Iterator[Outcome]:
-    """The outcomes of one expectation type that GX could evaluate; the others are reported into `findings`
-    as failures to check, never skipped silently."""
-    for o in outcomes:
-        if o.type != type_:
-            continue
-        if o.error:
-            findings.append(error_finding(o, check))
-            continue
-        yield o

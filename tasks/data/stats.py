@@ -1,9 +1,9 @@
-"""Small statistics the data checks share: effect sizes, labels as 0/1, bounded samples, column kinds."""
+"""Small statistics the data checks share: effect sizes, log-odds, labels as 0/1, bounded samples. (What a
+column is, numeric or datetime or scaled-looking, is decided once for every layer in tasks/columns.py.)"""
 
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pandas as pd
@@ -39,41 +39,3 @@ def binary_labels(df: pd.DataFrame, target: str) -> pd.Series | None:
 def sample(df: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
     """At most `rows` rows drawn with `seed` (the original index kept, so findings can name rows)."""
     return df if len(df) <= rows else df.sample(n=rows, random_state=seed)
-
-
-def is_numeric(s: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
-
-
-def is_datetime(s: pd.Series) -> bool:
-    return pd.api.types.is_datetime64_any_dtype(s.dtype)
-
-
-def finite(s: pd.Series) -> pd.Series:
-    """The finite numbers of a numeric column (NaN and infinities dropped), as float64."""
-    x = pd.to_numeric(s, errors="coerce").astype("float64")
-    return x[np.isfinite(x)]
-
-
-def looks_normalized(s: pd.Series, tolerance: float) -> bool:
-    """Values that look standardized (mean 0, sd 1) or min-max scaled (0 to 1), within `tolerance`: the mark
-    of a scaling step, which the features layer judges (normalization_skew)."""
-    x = finite(s)
-    if len(x) < 2:
-        return False
-    standardized = abs(x.mean()) <= tolerance and abs(x.std() - 1) <= tolerance
-    min_max = abs(x.min()) <= tolerance and abs(x.max() - 1) <= tolerance
-    return bool(standardized or min_max)
-
-
-def as_number(s: pd.Series) -> pd.Series:
-    """A column to bin or rank: numbers as float64, booleans as 0/1, datetimes as their ticks (only their
-    order is used, so the unit does not matter); anything unparseable is NaN."""
-    if is_datetime(s):
-        return s.astype("int64").astype("float64").where(s.notna())
-    return pd.to_numeric(s, errors="coerce").astype("float64")
-
-
-def metric_key(*parts: str) -> str:
-    """A metric name MLflow accepts, whatever the column is called."""
-    return ".".join(re.sub(r"[^\w.\- /]", "_", p) for p in parts)

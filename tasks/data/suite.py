@@ -1,10 +1,11 @@
-"""The data contract as GX suites, derived from the training snapshot (GX 1.x has no profiler).
+"""The data contract as GX suites, derived from a training snapshot (GX 1.x has no profiler); written by
+`glassbox baseline` (tasks/data/baseline.py), never by a judging run.
 
 Two suites, so a batch without labels is judged cleanly: `inputs` (every training column but the target:
 the set of columns, each contract column's type and null share, numeric ranges, category sets) and `target`
-(the label's presence, type, nulls and values). Each expectation carries in `meta` what it allows and the
-training statistic it came from, so a diff of the stored JSON is reviewable. Once stored, a suite is
-reviewed code: it is used as is, never rebuilt over.
+(the label's presence, type, nulls and values). Each expectation carries in `meta` the check that judges it
+(`check`), what it allows and the training statistic it came from, so a diff of the stored JSON is
+reviewable. Once stored, a suite is reviewed code: it is used as is.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
@@ -20,7 +21,9 @@ import pandas as pd
 
 from tasks.frames import categorical_columns, feature_columns
 from tasks.limits import Limit
-from tasks.params import DataParams, Inputs
+
+if TYPE_CHECKING:
+    from tasks.params import DataParams, Inputs
 
 INPUTS = "inputs"
 TARGET = "target"
@@ -112,7 +115,7 @@ def _null_expectation(train: pd.DataFrame, column: str, limit: Limit) -> gxe.Exp
     return gxe.ExpectColumnValuesToNotBeNull(
         column=column,
         mostly=mostly(allowed),
-        meta={"check": "null_share", "train_null_share": round(base, 6), "allows": allows},
+        meta={"check": "missing_spike", "train_null_share": round(base, 6), "allows": allows},
     )
 
 
@@ -122,8 +125,9 @@ def _range_expectation(train: pd.DataFrame, column: str, p: DataParams) -> gxe.E
         return None
     lo, hi = extent
     integer = pd.api.types.is_integer_dtype(train[column].dtype)
-    low, high = widened_range(lo, hi, p.range_margin, integer)
-    reach = p.range_margin * (hi - lo)
+    margin, share = p.value_range.margin, p.value_range.share
+    low, high = widened_range(lo, hi, margin, integer)
+    reach = margin * (hi - lo)
     one_sided = (lo >= 0 > lo - reach) or (hi <= 0 < hi + reach)
     clipped = ", clipped at 0 (one-sided in training)" if one_sided else ""
     shown = (int(lo), int(hi)) if integer else (lo, hi)
@@ -131,15 +135,15 @@ def _range_expectation(train: pd.DataFrame, column: str, p: DataParams) -> gxe.E
         column=column,
         min_value=low,
         max_value=high,
-        mostly=mostly(p.out_of_range_share.fail),
+        mostly=mostly(share.fail),
         meta={
-            "check": "out_of_range_share",
+            "check": "value_range",
             "train_min": shown[0],
             "train_max": shown[1],
-            "range_margin": p.range_margin,
+            "range_margin": margin,
             "allows": (
-                f"values in [{low:g}, {high:g}]: training [{lo:g}, {hi:g}] widened by {p.range_margin} x span"
-                f"{clipped}; up to {p.out_of_range_share.fail} outside"
+                f"values in [{low:g}, {high:g}]: training [{lo:g}, {hi:g}] widened by {margin} x span"
+                f"{clipped}; up to {share.fail} outside"
             ),
         },
     )
@@ -147,20 +151,18 @@ def _range_expectation(train: pd.DataFrame, column: str, p: DataParams) -> gxe.E
 
 def _category_expectation(train: pd.DataFrame, column: str, p: DataParams) -> gxe.Expectation | None:
     values = pd.unique(train[column].dropna())
-    if len(values) == 0 or len(values) > p.max_categories:
+    share = p.category_set.share
+    if len(values) == 0 or len(values) > p.category_set.max_categories:
         return None
     value_set = sorted((_plain(v) for v in values), key=str)
     return gxe.ExpectColumnValuesToBeInSet(
         column=column,
         value_set=value_set,
-        mostly=mostly(p.unexpected_category_share.fail),
+        mostly=mostly(share.fail),
         meta={
-            "check": "unexpected_category_share",
+            "check": "category_set",
             "train_categories": len(value_set),
-            "allows": (
-                f"the {len(value_set)} training categories; up to {p.unexpected_category_share.fail} "
-                "of non-null values outside them"
-            ),
+            "allows": f"the {len(value_set)} training categories; up to {share.fail} of non-null values outside them",
         },
     )
 
@@ -168,7 +170,7 @@ def _category_expectation(train: pd.DataFrame, column: str, p: DataParams) -> gx
 def _type_expectation(train: pd.DataFrame, column: str) -> gxe.Expectation:
     name = type_name(train[column].dtype)
     return gxe.ExpectColumnValuesToBeOfType(
-        column=column, type_=name, meta={"check": "schema", "allows": f"dtype {name}, as in training"}
+        column=column, type_=name, meta={"check": "schema_change", "allows": f"dtype {name}, as in training"}
     )
 
 
@@ -180,14 +182,14 @@ def build_inputs_suite(train: pd.DataFrame, contract: Contract, p: DataParams, s
             column_set=columns,
             exact_match=True,
             meta={
-                "check": "schema",
+                "check": "schema_change",
                 "allows": "exactly the training columns but the target (in its own suite), any order",
             },
         )
     ]
     numeric_skip = {contract.id, contract.timestamp, *contract.categorical}
     for column in contract.columns:
-        expectations += [_type_expectation(train, column), _null_expectation(train, column, p.null_share)]
+        expectations += [_type_expectation(train, column), _null_expectation(train, column, p.missing_spike.share)]
         series = train[column]
         if column in contract.categorical:
             expectations.append(_category_expectation(train, column, p))
@@ -208,22 +210,20 @@ def build_target_suite(
     train: pd.DataFrame, contract: Contract, p: DataParams, source: dict, profile: dict | None = None
 ) -> gx.ExpectationSuite:
     """The label: present, same type, no more nulls, only the training values. `profile` is the reference
-    label profile (rate, relations, a sketch of labelled rows, the label-noise baseline) that later training
-    snapshots are compared with: stored in the suite's meta, so it is reviewed with the contract."""
+    label profile (rate, relations, a sketch of labelled rows, the label-noise reference share) that later
+    training snapshots are compared with: stored in the suite's meta, so it is reviewed with the contract."""
     column = contract.target
+    share = p.category_set.share
     labels = gxe.ExpectColumnValuesToBeInSet(
         column=column,
         value_set=sorted((_plain(v) for v in pd.unique(train[column].dropna())), key=str),
-        mostly=mostly(p.unexpected_category_share.fail),
-        meta={
-            "check": "unexpected_category_share",
-            "allows": f"the training labels; up to {p.unexpected_category_share.fail} of values outside them",
-        },
+        mostly=mostly(share.fail),
+        meta={"check": "category_set", "allows": f"the training labels; up to {share.fail} of values outside them"},
     )
     expectations = [
-        gxe.ExpectColumnToExist(column=column, meta={"check": "schema", "allows": f"a column {column!r}"}),
+        gxe.ExpectColumnToExist(column=column, meta={"check": "schema_change", "allows": f"a column {column!r}"}),
         _type_expectation(train, column),
-        _null_expectation(train, column, p.null_share),
+        _null_expectation(train, column, p.missing_spike.share),
         labels,
     ]
     meta = {**source, "contract": _contract_meta(contract), "limits": _limits(p)}
@@ -244,20 +244,14 @@ def _contract_meta(contract: Contract) -> dict:
 
 def _limits(p: DataParams) -> dict:
     return {
-        "null_share": p.null_share.model_dump(),
-        "out_of_range_share": p.out_of_range_share.model_dump(),
-        "unexpected_category_share": p.unexpected_category_share.model_dump(),
-        "range_margin": p.range_margin,
-        "max_categories": p.max_categories,
+        "missing_spike.share": p.missing_spike.share.model_dump(),
+        "value_range.share": p.value_range.share.model_dump(),
+        "value_range.margin": p.value_range.margin,
+        "category_set.share": p.category_set.share.model_dump(),
+        "category_set.max_categories": p.category_set.max_categories,
     }
 
 
 def uncovered_categories(train: pd.DataFrame, contract: Contract, p: DataParams) -> list[str]:
     """Categorical features with too many distinct values for a category set (the reviewer should know)."""
-    return [c for c in contract.categorical if train[c].nunique() > p.max_categories]
-
-
-def built_from(suite: gx.ExpectationSuite) -> dict:
-    """What the stored suite says it was built from (empty for a suite written by hand)."""
-    meta = suite.meta or {}
-    return dict(meta.get("glassbox") or {})
+    return [c for c in contract.categorical if train[c].nunique() > p.category_set.max_categories]

@@ -1,7 +1,9 @@
 """Target logic changed: the label definition changed in a new snapshot ("late" now means any delay, a
-threshold moved, a segment relabelled). The suite is the contract of the reference snapshot, so its label
-profile is stored there when it is built (`label_profile` in the target suite's meta), and every later
-training snapshot is compared with it on three measures:
+threshold moved, a segment relabelled), so the model learns another question than the one it was reviewed on.
+
+The baseline is the contract of a reviewed snapshot, so its label profile is stored there when `glassbox
+baseline` writes it (`label_profile` in the target suite's meta), and every later training snapshot is
+compared with it on three measures:
 
 - relabelled rows: rows both snapshots hold (by `inputs.id`, else by every other column) whose label differs.
   A label is a fact about a past row; a definition change rewrites it. The profile keeps a bottom-k sketch
@@ -11,26 +13,54 @@ training snapshot is compared with it on three measures:
   of the feature's rank (or per frequent value) against the reference curve moved by the overall label-rate
   change (in log-odds); the root mean square Cohen's h over the bins, the worst feature. Ranks, not values,
   so a rescaled feature keeps its curve.
+
+On the snapshot the profile was recorded from (the first run on a new dataset) every measure is 0 by
+construction: the finding says so.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
-from tasks.data.stats import as_number, cohen_h, expit, is_datetime, is_numeric, logit
-from tasks.params import DataParams
-from tasks.result import Finding, Severity, severity_for
+from tasks import checks
+from tasks.columns import as_number, is_datetime, is_numeric
+from tasks.data.stats import cohen_h, expit, logit
+from tasks.limits import Limit
+from tasks.result import Finding, Severity
 
-CHECK = "target_logic_changed"
+if TYPE_CHECKING:
+    from tasks.data.inputs import DataInputs
+
 DECILES = 10
 VALUE_MIN_SHARE = 0.01  # a category gets its own bin from this share of the reference rows
 VALUE_BINS = 20
 MISSING, OTHER = "(missing)", "(other)"
-_RANK = {Severity.info: 0, Severity.warn: 1, Severity.fail: 2}
+
+
+class Params(checks.CheckParams):
+    relabelled_share: Limit = Field(
+        Limit(warn=0.001, fail=0.01), description="share of the rows both snapshots hold whose label changed"
+    )
+    label_rate: Limit = Field(
+        Limit(warn=0.2, fail=0.5), description="label rate, this snapshot vs the reference one: Cohen's h"
+    )
+    relation_shift: Limit = Field(
+        Limit(warn=0.2, fail=0.4),
+        description="RMS Cohen's h of the target rate per feature bin beyond the label-rate change, the worst of "
+        "the profiled features",
+    )
+    profile_features: int = Field(
+        5, ge=1, description="features the baseline's label profile follows (the most related by single-feature AUC)"
+    )
+    profile_rows: int = Field(
+        2000, ge=0, description="labelled rows the baseline's label profile remembers (by key hash)"
+    )
 
 
 def row_keys(df: pd.DataFrame, target: str, id_column: str | None) -> pd.Series:
@@ -165,68 +195,101 @@ def relation_shift(profile: dict[str, Any], train: pd.DataFrame, y: pd.Series) -
     return shifts
 
 
-def target_logic_changed(
-    profile: dict[str, Any] | None,
-    train: pd.DataFrame,
-    y: pd.Series | None,
-    id_column: str | None,
-    p: DataParams,
-    *,
-    same_snapshot: bool,
-) -> Finding:
-    """One finding: the worst of the three measures against their warn/fail pairs."""
+@dataclass(frozen=True)
+class Measurement(checks.Measurement):
+    why_not: str | None  # why nothing was compared
+    same_snapshot: bool  # the profile was recorded from this very snapshot
+    rows: dict[str, int]  # shared, changed, 0_to_1, 1_to_0
+    reference_rate: float = float("nan")
+    rate: float = float("nan")
+    rate_h: float = float("nan")
+    relations: dict[str, float] | None = None  # relation shift per profiled feature
+    reference_rows: int | None = None
+
+    @property
+    def changed_share(self) -> float | None:
+        return self.rows["changed"] / self.rows["shared"] if self.rows.get("shared") else None
+
+    @property
+    def worst(self) -> tuple[str, float] | None:
+        return max((self.relations or {}).items(), key=lambda kv: kv[1], default=None)
+
+    def metrics(self) -> dict[str, float]:
+        if self.why_not:
+            return {}
+        found = {"label_rate_h": self.rate_h}
+        if self.changed_share is not None:
+            found["relabelled_share"] = self.changed_share
+        if self.worst:
+            found["relation_shift_max"] = self.worst[1]
+        return found
+
+
+def measure(x: DataInputs, p: Params) -> Measurement:
+    profile = x.baseline.label_profile
+    same = bool(x.train_md5) and x.baseline.profile_md5 == x.train_md5
     if profile is None or "label_rate" not in profile:
-        return Finding(
-            check=CHECK,
-            severity=Severity.info,
-            message=(
-                "label logic not compared: the target suite holds no reference label profile (it was built before "
-                "glassbox recorded one): rebuild it from a reviewed snapshot to record it"
-            ),
+        why = (
+            "the baseline holds no reference label profile: write it from a reviewed snapshot with "
+            "`glassbox baseline --force`"
         )
+        return Measurement(why, same, {})
+    y = x.labels
     if y is None or y.empty:
-        return Finding(check=CHECK, severity=Severity.info, message="label logic not compared: no 0/1 labels")
-    rows = relabelled(profile, train, y, id_column)
-    changed_share = rows["changed"] / rows["shared"] if rows.get("shared") else None
+        return Measurement("no 0/1 labels", same, {})
     before, after = float(profile["label_rate"]), float(y.mean())
-    rate_h = cohen_h(before, after)
-    relations = relation_shift(profile, train, y)
-    worst = max(relations.items(), key=lambda kv: kv[1], default=None)
+    return Measurement(
+        why_not=None,
+        same_snapshot=same,
+        rows=relabelled(profile, x.train, y, x.id),
+        reference_rate=before,
+        rate=after,
+        rate_h=cohen_h(before, after),
+        relations=relation_shift(profile, x.train, y),
+        reference_rows=profile.get("rows"),
+    )
+
+
+def judge(m: Measurement, p: Params) -> list[Finding]:
+    """One finding: the worst of the three measures against their warn/fail pairs."""
+    if m.why_not:
+        return [Finding(severity=Severity.info, message=f"label logic not compared: {m.why_not}")]
+    changed_share, worst = m.changed_share, m.worst
     severities = {
-        "relabelled": severity_for(changed_share, p.relabelled_share.warn, p.relabelled_share.fail),
-        "label_rate": severity_for(rate_h, p.label_rate_shift.warn, p.label_rate_shift.fail),
-        "relation": severity_for(worst[1] if worst else None, p.relation_shift.warn, p.relation_shift.fail),
+        "relabelled": p.relabelled_share.severity(changed_share),
+        "label_rate": p.label_rate.severity(m.rate_h),
+        "relation": p.relation_shift.severity(worst[1] if worst else None),
     }
-    severity = max(severities.values(), key=_RANK.__getitem__)
     parts = []
     if changed_share is None:
         parts.append("no row of the reference found again (relabelling not measured)")
     else:
         parts.append(
-            f"{100 * changed_share:.1f}% of the {rows['shared']:,} rows both hold now carry another label "
-            f"(0->1: {rows['0_to_1']:,}, 1->0: {rows['1_to_0']:,})"
+            f"{100 * changed_share:.1f}% of the {m.rows['shared']:,} rows both hold now carry another label "
+            f"(0->1: {m.rows['0_to_1']:,}, 1->0: {m.rows['1_to_0']:,})"
         )
-    parts.append(f"label rate {100 * after:.1f}% vs {100 * before:.1f}% (Cohen's h {rate_h:.2f})")
+    parts.append(f"label rate {100 * m.rate:.1f}% vs {100 * m.reference_rate:.1f}% (Cohen's h {m.rate_h:.2f})")
     if worst:
         parts.append(f"relation shift {worst[1]:.2f} (`{worst[0]}`, RMS Cohen's h beyond the rate change)")
     lead = "label rate / relation shift vs the reference snapshot"
-    if same_snapshot:
-        lead += " (recorded from this snapshot)"
-    return Finding(
-        check=CHECK,
-        severity=severity,
-        message=f"{lead}: " + "; ".join(parts),
-        columns=[worst[0]] if worst and severities["relation"] is not Severity.info else [],
-        evidence={
-            "relabelled": {**rows, "share": changed_share, "limit": p.relabelled_share.model_dump()},
-            "label_rate": {
-                "reference": before,
-                "now": after,
-                "cohen_h": rate_h,
-                "limit": p.label_rate_shift.model_dump(),
+    if m.same_snapshot:
+        lead += " (recorded from this snapshot: 0 by construction until a new training snapshot comes)"
+    return [
+        Finding(
+            severity=max(severities.values()),
+            message=f"{lead}: " + "; ".join(parts),
+            columns=[worst[0]] if worst and severities["relation"] is not Severity.info else [],
+            evidence={
+                "relabelled": {**m.rows, "share": changed_share, "limit": p.relabelled_share.model_dump()},
+                "label_rate": {
+                    "reference": m.reference_rate,
+                    "now": m.rate,
+                    "cohen_h": m.rate_h,
+                    "limit": p.label_rate.model_dump(),
+                },
+                "relation_shift": {"per_feature": m.relations, "limit": p.relation_shift.model_dump()},
+                "severities": {k: v.value for k, v in severities.items()},
+                "reference_rows": m.reference_rows,
             },
-            "relation_shift": {"per_feature": relations, "limit": p.relation_shift.model_dump()},
-            "severities": {k: v.value for k, v in severities.items()},
-            "reference_rows": profile.get("rows"),
-        },
-    )
+        )
+    ]

@@ -25,8 +25,9 @@ class Fault:
     extra_features: tuple[str, ...] = ()
     # The training pin stays the clean snapshot's md5 (the fault is a different file behind the same pin).
     keeps_training_pin: bool = False
-    # The reviewed suite was built with the fault already in the data (it was there from day one), so the
-    # project's suite is not copied: the data stage builds the contract from the planted training snapshot.
+    # The reviewed baseline was written with the fault already in the data (it was there from day one), so the
+    # project's baseline is not copied: the data stage's first run writes it from the planted training snapshot
+    # (data.baseline_bootstrap).
     there_from_day_one: bool = False
 
     @property
@@ -54,8 +55,8 @@ FAULTS: dict[str, Fault] = {
             extra_features=("dep_delay",),
             there_from_day_one=True,
         ),
-        _f("schema_change", "data", "schema", "a column renamed, dropped, added or its type changed"),
-        _f("missing_spike", "data", "null_share", "nulls appear in a column that had few or none"),
+        _f("schema_change", "data", "schema_change", "a column renamed, dropped, added or its type changed"),
+        _f("missing_spike", "data", "missing_spike", "nulls appear in a column that had few or none"),
         _f("duplicate_rows", "data", "duplicate_rows", "the same rows repeated in training"),
         _f("split_overlap", "training", "split_overlap", "rows of the test set are also in the training set"),
         _f("label_shift", "data", "label_shift", "class priors changed between training and now"),
@@ -69,7 +70,7 @@ FAULTS: dict[str, Fault] = {
         _f(
             "wrong_data_version",
             "data",
-            "data_version",
+            "wrong_data_version",
             "retraining picked up another snapshot than the one pinned",
             keeps_training_pin=True,
         ),

@@ -6,12 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tasks.data.covariate_shift import covariate_shift, prepared_batch
-from tasks.limits import Limit
-from tasks.result import Severity
-
-NUMERIC = Limit(warn=0.5, fail=1.0)
-CATEGORICAL = Limit(warn=0.17, fail=0.33)
+from tasks.data import covariate_shift
+from tasks.data.covariate_shift import prepared_batch
+from tasks.result import Finding, Severity
+from tests.checking import checked
+from tests.data_inputs import data_inputs
 
 
 def draw(
@@ -26,8 +25,13 @@ def draw(
     )
 
 
-def shift(train: pd.DataFrame, batch: pd.DataFrame):
-    return covariate_shift(train, train, batch, "current", ["speed"], ["kind"], NUMERIC, CATEGORICAL, 0.1)
+def shift(train: pd.DataFrame, batch: pd.DataFrame) -> tuple[Finding, dict[str, float]]:
+    """The check (default limits: normed Wasserstein 0.5 / 1.0, Jensen-Shannon 0.17 / 0.33) on one batch."""
+    x = data_inputs(train, {"current": batch}, numeric=["speed"], categorical=["kind"])
+    run = checked(covariate_shift, x)
+    [finding] = run.findings
+    assert finding.check == "covariate_shift", finding.message
+    return finding, run.metrics
 
 
 def test_same_process_is_quiet() -> None:
@@ -35,7 +39,7 @@ def test_same_process_is_quiet() -> None:
     finding, metrics = shift(draw(3000, 0), draw(1000, 1))
     assert finding.severity is Severity.info
     assert "no feature moved" in finding.message
-    assert metrics["current_shift.speed"] < 0.2
+    assert metrics["covariate_shift.current.speed"] < 0.2
 
 
 def test_a_numeric_feature_two_sds_away_fails_with_its_statistic() -> None:
@@ -44,7 +48,7 @@ def test_a_numeric_feature_two_sds_away_fails_with_its_statistic() -> None:
     assert finding.severity is Severity.fail
     assert finding.columns == ["speed"]
     assert "normed Wasserstein" in finding.message and "`speed` 1.9" in finding.message  # 11% clipped at the max
-    assert metrics["current_wasserstein_max"] > 1.0
+    assert metrics["covariate_shift.current.wasserstein_max"] > 1.0
 
 
 def test_a_category_mix_that_moved_fails_by_jensen_shannon() -> None:

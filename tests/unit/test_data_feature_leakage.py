@@ -6,13 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tasks.data.feature_leakage import bin_codes, feature_leakage, fold_ids, single_feature_auc
-from tasks.limits import Limit
+from tasks.checks import CheckRun
+from tasks.data import feature_leakage
+from tasks.data.feature_leakage import bin_codes, fold_ids, single_feature_auc
 from tasks.result import Severity
-
-AUC = Limit(warn=0.75, fail=0.85)
-IDENTIFIER = Limit(warn=0.9, fail=None)
-AFTER = Limit(warn=0.5, fail=0.9)
+from tests.checking import checked
+from tests.data_inputs import data_inputs
 
 
 def honest(rows: int = 4000, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
@@ -27,28 +26,21 @@ def honest(rows: int = 4000, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
     return df, y
 
 
-def run(df: pd.DataFrame, y: pd.Series, features: list[str]):
-    return feature_leakage(
-        df,
-        y,
-        features,
-        "y",
-        "at",
-        auc_limit=AUC,
-        identifier_limit=IDENTIFIER,
-        after_limit=AFTER,
-        rows=20_000,
-        seed=0,
-    )
+def run(df: pd.DataFrame, y: pd.Series | None, features: list[str]) -> CheckRun:
+    """The check (default limits: AUC warn 0.75 / fail 0.85, identifier warn 0.9, after-timestamp warn 0.5 /
+    fail 0.9) on the training frame."""
+    train = df.assign(y=y if y is not None else "not a label")
+    return checked(feature_leakage, data_inputs(train, features=features, timestamp="at"))
 
 
 def test_honest_features_are_quiet() -> None:
     """Weak features give one info line naming the strongest, and their AUCs as metrics."""
     df, y = honest()
-    findings, metrics, aucs = run(df, y, ["hour", "kind"])
-    assert [f.severity for f in findings] == [Severity.info]
-    assert "strongest" in findings[0].message
-    assert 0.5 < aucs["hour"] < 0.75 and metrics["leakage_auc_max"] == max(aucs.values())
+    result = run(df, y, ["hour", "kind"])
+    assert [f.severity for f in result.findings] == [Severity.info]
+    assert "strongest" in result.findings[0].message
+    aucs = result.measurements["feature_leakage"].aucs
+    assert 0.5 < aucs["hour"] < 0.75 and result.metrics["feature_leakage.auc_max"] == max(aucs.values())
 
 
 def test_a_feature_that_encodes_the_target_fails_with_its_auc() -> None:
@@ -57,8 +49,9 @@ def test_a_feature_that_encodes_the_target_fails_with_its_auc() -> None:
     df, y = honest()
     rng = np.random.default_rng(1)
     df["delay_after"] = y * 30 + rng.normal(0, 8, len(df))
-    findings, _, aucs = run(df, y, ["hour", "kind", "delay_after"])
-    failed = [f for f in findings if f.severity is Severity.fail]
+    result = run(df, y, ["hour", "kind", "delay_after"])
+    aucs = result.measurements["feature_leakage"].aucs
+    failed = [f for f in result.findings if f.severity is Severity.fail]
     assert [f.columns for f in failed] == [["delay_after"]]
     assert "`delay_after` alone predicts `y` with AUC 0.9" in failed[0].message
     assert aucs["delay_after"] > 0.95
@@ -68,8 +61,7 @@ def test_an_identifier_used_as_a_feature_warns() -> None:
     """A row number among the features: every value distinct, a warning naming it; categories are not."""
     df, y = honest()
     df["row_number"] = np.arange(len(df))
-    findings, _, _ = run(df, y, ["hour", "kind", "row_number"])
-    flagged = [f for f in findings if f.evidence.get("kind") == "identifier"]
+    flagged = [f for f in run(df, y, ["hour", "kind", "row_number"]).findings if f.evidence.get("kind") == "identifier"]
     assert [(f.severity, f.columns) for f in flagged] == [(Severity.warn, ["row_number"])]
     assert "identifier" in flagged[0].message
 
@@ -80,17 +72,20 @@ def test_a_datetime_after_the_prediction_moment_fails() -> None:
     df, y = honest()
     df["arrived_at"] = df["at"] + pd.Timedelta(hours=2)
     df["booked_at"] = df["at"] - pd.Timedelta(days=3)
-    findings, _, _ = run(df, y, ["hour", "arrived_at", "booked_at"])
-    after = [f for f in findings if f.evidence.get("kind") == "after_timestamp"]
+    after = [
+        f
+        for f in run(df, y, ["hour", "arrived_at", "booked_at"]).findings
+        if f.evidence.get("kind") == "after_timestamp"
+    ]
     assert [(f.severity, f.columns) for f in after] == [(Severity.fail, ["arrived_at"])]
 
 
 def test_without_binary_labels_predictive_power_is_not_measured() -> None:
     """A target that is not 0/1: said, not passed."""
     df, _ = honest()
-    findings, metrics, aucs = run(df, None, ["hour"])
-    assert aucs == {} and metrics == {}
-    assert "not measured" in findings[0].message
+    result = run(df, None, ["hour"])
+    assert result.measurements["feature_leakage"].aucs == {}
+    assert "not measured" in result.findings[0].message
 
 
 def test_single_feature_auc_is_cross_validated() -> None:

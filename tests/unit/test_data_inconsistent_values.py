@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tasks.data.inconsistent_values import inconsistent_values, scale_factor, spelling_variants
-from tasks.limits import Limit
-from tasks.result import Severity
-
-VARIANTS = Limit(warn=0.0, fail=0.01)
+from tasks.data import inconsistent_values
+from tasks.data.inconsistent_values import scale_factor, spelling_variants
+from tasks.result import Finding, Severity
+from tests.checking import findings
+from tests.data_inputs import data_inputs
 
 
 def frame(rows: int = 2000, seed: int = 0, scale: float = 1.0) -> pd.DataFrame:
@@ -23,18 +23,12 @@ def frame(rows: int = 2000, seed: int = 0, scale: float = 1.0) -> pd.DataFrame:
     )
 
 
-def check(train: pd.DataFrame, batch: pd.DataFrame, name: str = "current"):
-    return inconsistent_values(
-        train,
-        batch,
-        name,
-        ["carrier"],
-        ["length_cm", "temp"],
-        variant_limit=VARIANTS,
-        scale_tolerance=0.15,
-        normalized_tolerance=0.1,
-        scale_severity=Severity.fail,
-    )
+def check(train: pd.DataFrame, batch: pd.DataFrame | None = None, name: str = "current") -> list[Finding]:
+    """The check (default params: variants warn 0 / fail 1%, scale tolerance 0.15, a scale change fails) on
+    training against itself and, when given, one batch; the findings about `name`."""
+    batches = {} if batch is None else {name: batch}
+    x = data_inputs(train, batches, target="none", numeric=["length_cm", "temp"], categorical=["carrier"])
+    return [f for f in findings(inconsistent_values, x) if f.evidence.get("batch") == name]
 
 
 def test_consistent_batches_are_quiet() -> None:
@@ -59,7 +53,7 @@ def test_variants_inside_training_itself_are_found() -> None:
     """Training against itself: its rarer spelling is the variant."""
     train = frame()
     train.loc[train.index[:30], "carrier"] = "U.A."
-    found = check(train, train, "train")
+    found = check(train, name="train")
     assert found[0].severity is Severity.fail and found[0].evidence["variants"] == {"UA": ["U.A."]}
 
 

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tasks.data.label_shift import label_shift
+from tasks.data import label_shift as check
 from tasks.data.stats import cohen_h
-from tasks.limits import Limit
-from tasks.result import Severity
+from tasks.result import Finding, Severity
+from tests.checking import findings
+from tests.data_inputs import data_inputs
 
-LIMIT = Limit(warn=0.2, fail=0.5)
+
+def label_shift(train_y: pd.Series, batch_y: pd.Series | None, batch: str, target: str) -> Finding:
+    """The check (default limit: Cohen's h warn 0.2 / fail 0.5) on one batch."""
+    train = pd.DataFrame({target: train_y, "x": 0})
+    frame = pd.DataFrame({"x": [0] * 10}) if batch_y is None else pd.DataFrame({target: batch_y, "x": 0})
+    [finding] = findings(check, data_inputs(train, {batch: frame}, target=target))
+    return finding
 
 
 def labels(rate: float, rows: int = 1000) -> pd.Series:
@@ -19,14 +26,14 @@ def labels(rate: float, rows: int = 1000) -> pd.Series:
 
 def test_similar_priors_are_quiet() -> None:
     """25% vs 22% late: a small move, info with both shares."""
-    finding = label_shift(labels(0.25), labels(0.22), "current", "late", LIMIT)
+    finding = label_shift(labels(0.25), labels(0.22), "current", "late")
     assert finding.severity is Severity.info
     assert "22.0% of rows vs 25.0% in training" in finding.message
 
 
 def test_doubled_late_rate_fails_with_shares_before_and_after() -> None:
     """25% to 50%: Cohen's h above 0.5, a fail giving the class shares before and after."""
-    finding = label_shift(labels(0.25), labels(0.5), "current", "late", LIMIT)
+    finding = label_shift(labels(0.25), labels(0.5), "current", "late")
     assert finding.severity is Severity.fail
     assert finding.evidence["train_shares"] == {"0": 0.75, "1": 0.25}
     assert finding.evidence["batch_shares"] == {"0": 0.5, "1": 0.5}
@@ -34,7 +41,7 @@ def test_doubled_late_rate_fails_with_shares_before_and_after() -> None:
 
 def test_an_unlabelled_batch_is_not_compared() -> None:
     """No labels in the batch: info saying priors were not compared."""
-    finding = label_shift(labels(0.25), None, "current", "late", LIMIT)
+    finding = label_shift(labels(0.25), None, "current", "late")
     assert finding.severity is Severity.info and "not compared" in finding.message
 
 

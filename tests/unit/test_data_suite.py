@@ -99,7 +99,7 @@ def test_inputs_suite_covers_the_contract() -> None:
     """Columns, a type and null share per contract column, ranges for numbers, sets for small categoricals."""
     train = training_frame()
     contract = Contract.of(contract_inputs(), train)
-    params = DataParams(max_categories=50)
+    params = DataParams(category_set={"max_categories": 50})
     suite = build_inputs_suite(train, contract, params, {"built_from": "t.parquet"})
     table = [e for e in suite.expectations if e.expectation_type == "expect_table_columns_to_match_set"]
     assert set(table[0].column_set) == set(train.columns) - {"y"}
@@ -115,13 +115,20 @@ def test_inputs_suite_covers_the_contract() -> None:
     assert set(sets) == {"kind"} and sets["kind"].value_set == ["a", "b", "c"]
     assert "allows" in sets["kind"].meta and "allows" in ranges["km"].meta
     assert uncovered_categories(train, contract, params) == ["code"]
+    # each expectation names the check that judges it
+    assert {e.meta["check"] for e in suite.expectations} == {
+        "schema_change",
+        "missing_spike",
+        "value_range",
+        "category_set",
+    }
 
 
 def test_category_set_bounded_by_max_categories() -> None:
     """A categorical feature with more distinct values than `max_categories` gets no set."""
     train = training_frame()
     contract = Contract.of(contract_inputs(), train)
-    suite = build_inputs_suite(train, contract, DataParams(max_categories=2), {})
+    suite = build_inputs_suite(train, contract, DataParams(category_set={"max_categories": 2}), {})
     assert by_type(suite, "expect_column_values_to_be_in_set") == {}
 
 
@@ -148,4 +155,5 @@ def test_built_suites_pass_on_their_own_training_frame(tmp_path) -> None:  # noq
         outcomes = outcomes_of("train", suite.name, gxproject.validate(checkpoint, frame, "self-check"))
         failed = [(o.type, o.column, o.error, o.result.get("observed_value")) for o in outcomes if not o.success]
         assert failed == [], failed
+        assert all(o.owner is not None and o.severity.value == "fail" for o in outcomes)  # none is a reviewer's
     assert {INPUTS, TARGET} <= {p.stem for p in (tmp_path / "gx" / "expectations").glob("*.json")}

@@ -6,11 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tasks.data.target_logic import build_profile, ranked_bins, target_logic_changed
-from tasks.params import DataParams
-from tasks.result import Severity
-
-P = DataParams()
+from tasks.data import target_logic_changed
+from tasks.data.inputs import Baseline, Suite
+from tasks.data.target_logic_changed import build_profile, ranked_bins
+from tasks.result import Finding, Severity
+from tests.checking import findings
+from tests.data_inputs import data_inputs
 
 
 def snapshot(rows: int = 6000, seed: int = 0, threshold: float = 15.0, start: int = 0) -> pd.DataFrame:
@@ -34,8 +35,16 @@ def profile_of(df: pd.DataFrame) -> dict:
     return build_profile(df, df["late"], ["hour", "kind"], "id", "late", 500)
 
 
-def compare(profile: dict, df: pd.DataFrame):
-    return target_logic_changed(profile, df.drop(columns="delay"), df["late"], "id", P, same_snapshot=False)
+def baseline(profile: dict | None, md5: str = "b" * 32) -> Baseline:
+    target = Suite("target", "gx/expectations/target.json", 4, train_md5=md5)
+    return Baseline(dir="gx/expectations", suites={"target": target}, label_profile=profile)
+
+
+def compare(profile: dict | None, df: pd.DataFrame, md5: str = "b" * 32) -> Finding:
+    train = df.drop(columns="delay")
+    x = data_inputs(train, target="late", id="id", baseline=baseline(profile, md5), train_md5="a" * 32)
+    [finding] = findings(target_logic_changed, x)
+    return finding
 
 
 def test_a_new_snapshot_of_the_same_logic_is_quiet() -> None:
@@ -77,10 +86,18 @@ def test_a_rescaled_feature_keeps_its_relation() -> None:
 
 
 def test_without_a_stored_profile_nothing_is_judged() -> None:
-    """A suite built before profiles were recorded: info asking for a rebuild."""
-    df = snapshot()
-    finding = target_logic_changed(None, df, df["late"], "id", P, same_snapshot=False)
-    assert finding.severity is Severity.info and "rebuild" in finding.message
+    """A baseline written before profiles were recorded: info naming the command that writes one."""
+    finding = compare(None, snapshot())
+    assert finding.severity is Severity.info and "glassbox baseline --force" in finding.message
+
+
+def test_the_snapshot_the_profile_came_from_is_compared_and_says_so() -> None:
+    """The first run, against the profile recorded from this very snapshot: all measures 0, info, saying
+    the comparison is 0 by construction."""
+    df = snapshot(seed=0)
+    finding = compare(profile_of(df), df, md5="a" * 32)
+    assert finding.severity is Severity.info and "recorded from this snapshot" in finding.message
+    assert finding.evidence["relabelled"]["changed"] == 0
 
 
 def test_ranked_bins_keep_ties_together_and_missing_apart() -> None:

@@ -1,0 +1,168 @@
+"""Schema change: a column missing, renamed or added, or its type changed, in a batch against the baseline
+suites. Nothing downstream can be trusted on columns that are not what the model was trained on: a fail (at
+the severity the stored suite gives the expectation, GX's `critical` by default).
+
+Measured from the GX validation of each batch (the table's column set, each column's existence and type). A
+column is missing when the table expectation says so or when any expectation names a column the batch does
+not have; the other GX-based checks leave missing and retyped columns to this one (`shape_of`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tasks import checks
+from tasks.data.outcomes import COLUMN_TYPE, TABLE_COLUMNS, Outcome, Validation, error_finding
+from tasks.result import Finding, Severity
+
+if TYPE_CHECKING:
+    from tasks.data.inputs import DataInputs
+
+
+@dataclass(frozen=True)
+class Problem:
+    batch: str
+    column: str
+    kind: str  # missing | added | retyped | error (an expectation GX could not evaluate)
+    severity: Severity  # the expectation's own (the worst of those that name a missing column)
+    suite: str | None = None
+    expected: str | None = None
+    found: str | None = None
+    error: Outcome | None = None
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The columns of one batch against its suites."""
+
+    batch: str
+    expected: tuple[str, ...]
+    present: tuple[str, ...]
+    problems: tuple[Problem, ...]
+
+    def _of(self, kind: str) -> set[str]:
+        return {p.column for p in self.problems if p.kind == kind}
+
+    @property
+    def missing(self) -> set[str]:
+        return self._of("missing")
+
+    @property
+    def added(self) -> set[str]:
+        return self._of("added")
+
+    @property
+    def retyped(self) -> set[str]:
+        return self._of("retyped")
+
+    @property
+    def broken(self) -> set[str]:
+        """Columns whose value checks mean nothing on this batch (absent, or of another type)."""
+        return self.missing | self.retyped
+
+
+@dataclass(frozen=True)
+class Measurement(checks.Measurement):
+    shapes: tuple[Shape, ...]
+
+    def metrics(self) -> dict[str, float]:
+        return {f"{s.batch}.problems": float(len(s.problems)) for s in self.shapes}
+
+
+def shape_of(v: Validation) -> Shape:
+    """Missing columns (named by the table expectation or by any expectation on an absent column), added
+    columns, type changes, and schema expectations GX could not evaluate."""
+    present = set(v.columns)
+    expected: list[str] = []
+    missing: dict[str, Severity] = {}
+    added: dict[str, Severity] = {}
+    problems: list[Problem] = []
+
+    def note(found: dict[str, Severity], column: str, o: Outcome) -> None:
+        found[column] = max(found.get(column, Severity.info), o.severity)
+
+    for o in v.outcomes:
+        if o.type == TABLE_COLUMNS:
+            expected = [str(c) for c in o.kwargs.get("column_set") or []]
+            if o.success:
+                continue
+            if o.error:
+                problems.append(Problem(v.batch, "", "error", o.severity, o.suite, error=o))
+            mismatch = (o.result.get("details") or {}).get("mismatched") or {}
+            for c in mismatch.get("missing") or []:
+                note(missing, str(c), o)
+            for c in mismatch.get("unexpected") or []:
+                note(added, str(c), o)
+        elif o.column is not None and o.column not in present:
+            note(missing, str(o.column), o)
+    problems += [Problem(v.batch, c, "missing", s) for c, s in sorted(missing.items())]
+    problems += [Problem(v.batch, c, "added", s) for c, s in sorted(added.items())]
+    for o in v.outcomes:
+        if o.type != COLUMN_TYPE or o.success or o.column in missing:
+            continue
+        if o.error:
+            problems.append(Problem(v.batch, str(o.column or ""), "error", o.severity, o.suite, error=o))
+            continue
+        problems.append(
+            Problem(
+                v.batch,
+                str(o.column),
+                "retyped",
+                o.severity,
+                o.suite,
+                expected=str(o.kwargs.get("type_")),
+                found=str(o.result.get("observed_value")),
+            )
+        )
+    return Shape(v.batch, tuple(expected), tuple(v.columns), tuple(problems))
+
+
+def measure(x: DataInputs, p: checks.NoParams) -> Measurement:
+    return Measurement(shapes=tuple(shape_of(v) for v in x.validations.values()))
+
+
+def judge(m: Measurement, p: checks.NoParams) -> list[Finding]:
+    """One finding per missing, added or retyped column (quiet when the columns are as in the baseline)."""
+    findings: list[Finding] = []
+    for s in m.shapes:
+        evidence = {"batch": s.batch, "expected_columns": list(s.expected), "found_columns": list(s.present)}
+        for pr in s.problems:
+            if pr.kind == "error" and pr.error is not None:
+                findings.append(error_finding(pr.error))
+            elif pr.kind == "missing":
+                hint = f"; new columns {sorted(s.added)}: renamed?" if s.added else ""
+                findings.append(
+                    Finding(
+                        severity=pr.severity,
+                        message=f"{s.batch}: column {pr.column!r} is missing (expected: present, found: absent){hint}",
+                        columns=[pr.column],
+                        evidence=evidence,
+                    )
+                )
+            elif pr.kind == "added":
+                findings.append(
+                    Finding(
+                        severity=pr.severity,
+                        message=f"{s.batch}: column {pr.column!r} was added (expected: not in training, found: "
+                        "present)",
+                        columns=[pr.column],
+                        evidence=evidence,
+                    )
+                )
+            else:
+                findings.append(
+                    Finding(
+                        severity=pr.severity,
+                        message=f"{s.batch}: column {pr.column!r} changed type (expected {pr.expected}, found "
+                        f"{pr.found})",
+                        columns=[pr.column],
+                        evidence={
+                            "batch": s.batch,
+                            "suite": pr.suite,
+                            "expected_type": pr.expected,
+                            "found_type": pr.found,
+                        },
+                    )
+                )
+    return findings

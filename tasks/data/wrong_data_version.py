@@ -1,0 +1,33 @@
+"""Wrong data version: a run that picked up another snapshot than the one pinned (a retrain on last month's
+file, a test set regenerated under the same name). Each input file's md5 against its pin: `inputs.pins` in
+params first, else the file's `.dvc` sidecar. A mismatch fails; an unpinned file is info saying how to pin it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tasks import checks
+from tasks.pins import Pin, pin_finding, pin_of
+from tasks.result import Finding
+
+if TYPE_CHECKING:
+    from tasks.data.inputs import DataInputs
+
+
+@dataclass(frozen=True)
+class Measurement(checks.Measurement):
+    pins: tuple[Pin, ...]
+
+    def metrics(self) -> dict[str, float]:
+        return {f"{p.name}.matches": float(p.matches) for p in self.pins if p.expected_md5 is not None}
+
+
+def measure(x: DataInputs, p: checks.NoParams) -> Measurement:
+    return Measurement(tuple(pin_of(name, path, x.pinned.get(name)) for name, path in x.files.items()))
+
+
+def judge(m: Measurement, p: checks.NoParams) -> list[Finding]:
+    """One finding per file: fail when it differs from its pin, info when it matches or is unpinned."""
+    return [pin_finding(pin) for pin in m.pins]
