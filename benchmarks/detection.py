@@ -48,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--verbose", action="store_true", help="show the flow's output")
     args = ap.parse_args(argv)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from tasks.faults.catalog import FAULTS
-    from tasks.faults.inject import inject, write_clean
+    from tasks.demo.catalog import FAULTS
+    from tasks.demo.inject import inject, write_clean
 
     chosen = args.only or list(FAULTS)
     out = args.out.resolve()

@@ -145,8 +145,8 @@ def cmd_serve(params_path: Path, out: Path) -> int:
 def cmd_inject(fault: str | None, show: bool, params_path: Path, out: Path | None) -> int:
     """Never touches the user's data or the pinned snapshot: the fault goes into a copy with its own stores."""
     load_params(params_path)
-    from tasks.faults import list_faults
-    from tasks.faults.inject import inject
+    from tasks.demo.catalog import list_faults
+    from tasks.demo.inject import inject
 
     faults = list_faults()
     if show or fault is None:

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from great_expectations.data_context import AbstractDataContext
 
 SERVING = "current"  # the batch that is serving traffic: its values are the features layer's to judge
-NORMALIZATION_DEFAULT = 0.1  # the features layer's default, when its params have no normalization_skew section
 
 
 def validate_batch(
@@ -70,12 +69,6 @@ def validate_batch(
         results_file=name,
         unlabelled=unlabelled,
     )
-
-
-def normalization_tolerance(ctx: StageContext) -> float:
-    """The features layer's "looks normalized" tolerance (features.normalization_skew.tolerance)."""
-    section = getattr(ctx.params.features, "normalization_skew", None)
-    return float(getattr(section, "tolerance", NORMALIZATION_DEFAULT))
 
 
 def run(ctx: StageContext) -> StageOutput:
@@ -126,7 +119,7 @@ def run(ctx: StageContext) -> StageOutput:
         sample_rows=p.sample_rows,
         drift_reference_rows=p.drift_reference_rows,
         seed=p.seed,
-        normalization_tolerance=normalization_tolerance(ctx),
+        normalization_tolerance=ctx.params.features.normalization_skew.tolerance,
     )
     checked = ctx.run_checks(CHECKS, x)
     metrics = {f"{name}.rows": float(len(frame)) for name, frame in (("train", train), *batches.items())}

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tasks.faults import plants
-from tasks.faults.plants import Frames
+from tasks.demo import plants
+from tasks.demo.plants import Frames
 from tasks.result import Severity
 
 

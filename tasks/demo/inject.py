@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from tasks.demo.catalog import FAULTS, Fault, list_faults
+from tasks.demo.flights import build_flights, package_data_dir, split_demo, write_snapshot
 from tasks.errors import ConfigError
-from tasks.faults.catalog import FAULTS, Fault, list_faults
 from tasks.params import Params, SnapshotParams, load_params
 from tasks.provenance import file_md5
-from tasks.snapshot.stage import build_flights, package_data_dir, split_demo, write_snapshot
 
 __all__ = ["inject", "list_faults", "write_clean", "clean_frames"]
 

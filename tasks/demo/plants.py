@@ -12,7 +12,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from tasks.snapshot.stage import package_data_dir
+from tasks.demo.flights import package_data_dir
 
 Frames = dict[str, pd.DataFrame]
 

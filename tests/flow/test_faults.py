@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tasks.demo.catalog import FAULTS
+from tasks.demo.inject import inject, write_clean
 from tasks.errors import ConfigError
-from tasks.faults.catalog import FAULTS
-from tasks.faults.inject import inject, write_clean
 from tasks.params import STAGES, load_params
 from tasks.provenance import file_md5
 from tasks.result import Severity, StageResult

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.faults.catalog import FAULTS, list_faults
-from tasks.faults.plants import Frames
+from tasks.demo.catalog import FAULTS, list_faults
+from tasks.demo.plants import Frames
 
 CONTRACT = {
     "covariate_shift": ("data", "covariate_shift"),
@@ -134,7 +134,7 @@ def test_wrong_data_version_is_an_older_training_window(frames):
 
 def test_target_logic_change_relabels_real_flights_with_the_new_threshold(frames):
     """Training flights the package knows are relabelled late when they arrived after schedule at all (> 0 min)."""
-    from tasks.faults.plants import OUTCOME_KEY, _flight_outcomes
+    from tasks.demo.plants import OUTCOME_KEY, _flight_outcomes
 
     real = _flight_outcomes().iloc[:300]
     train = real[OUTCOME_KEY].assign(late=(real["arr_delay"] > 15).astype("int64")).reset_index(drop=True)

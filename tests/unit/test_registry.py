@@ -8,7 +8,7 @@ import sys
 import yaml
 
 from tasks.checks import Check
-from tasks.faults import list_faults
+from tasks.demo.catalog import list_faults
 from tasks.params import LAYERS, STAGES, Params
 from tasks.registry import stage_function
 from tests.conftest import REPO
