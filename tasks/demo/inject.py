@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from tasks.data.baseline import write_baseline
 from tasks.demo.catalog import FAULTS, Fault, list_faults
 from tasks.demo.flights import build_flights, package_data_dir, split_demo, write_snapshot
 from tasks.errors import ConfigError
@@ -66,8 +67,9 @@ def _write(
     header: str,
     suite: Literal["copy", "copy_if_any", "build"],
 ) -> Path:
-    """Write the frames, the suite and params.yaml. `suite`: copy the project's reviewed suite (it must
-    exist), copy it when there is one, or copy none so the data stage builds it from the written snapshot."""
+    """Write the frames, the baseline and params.yaml. `suite`: copy the project's reviewed baseline (it must
+    exist), copy it when there is one, or write it from the written training snapshot (the fault was there
+    from day one: the reviewed contract is of faulty data)."""
     out_dir = Path(out_dir).resolve()
     suite_src = _suite_source(params, root)
     if out_dir == root or suite_src.is_relative_to(out_dir):
@@ -76,7 +78,7 @@ def _write(
     if suite == "copy" and not has_suite:
         raise ConfigError(
             f"{suite_src / 'expectations'}: no reviewed GX suite to judge the fault against; "
-            "run `glassbox run` on the clean demo first"
+            "run `glassbox baseline` on the clean demo first"
         )
     out_dir.mkdir(parents=True, exist_ok=True)
     data = out_dir / "data"
@@ -111,9 +113,11 @@ def _write(
         "gates": [g for g in params.gates if g != "snapshot"],
         "data": {**raw.get("data", {}), "suite_dir": str(out_dir / "gx")},
     }
-    Params.model_validate(written)  # what we write must load
+    planted = Params.model_validate(written)  # what we write must load
     path = out_dir / "params.yaml"
     path.write_text(header + yaml.safe_dump(written, sort_keys=False))
+    if suite == "build" or not has_suite:
+        write_baseline(planted, planted.inputs.train)
     return path
 
 
@@ -156,7 +160,7 @@ def inject(fault_id: str, project_params_path: Path | str, out_dir: Path | str, 
 
 def write_clean(project_params_path: Path | str, out_dir: Path | str) -> Path:
     """The same layout with nothing planted: the control every fault is compared with. Without a stored
-    suite in the project, the data stage builds one from this clean training snapshot."""
+    baseline in the project, one is written from this clean training snapshot."""
     params, raw, root = _project(Path(project_params_path))
     header = "# glassbox: the clean demo in the layout of `glassbox inject` (nothing planted).\n"
     return _write(

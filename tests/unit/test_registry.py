@@ -79,3 +79,10 @@ for m in {modules!r}:
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_the_readme_names_every_check():
+    """The README's table of what each layer checks lists every registered check by its name."""
+    readme = (REPO / "README.md").read_text()
+    missing = [c.name for _, c in all_checks() if f"`{c.name}`" not in readme]
+    assert not missing, missing
