@@ -31,8 +31,29 @@ SERVER_ENV = {
     "DO_NOT_TRACK": "1",
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
 }
-STOP_GRACE_S = 5.0
+STOP_GRACE_S = 5.0  # after SIGTERM, before SIGKILL
+READY_POLL_TIMEOUT_S = 5.0  # one /ping while waiting for the server (the whole wait is `startup_timeout_s`)
+READY_POLL_INTERVAL_S = 0.2
 REASON_CHARS = 500
+# One uvicorn worker: glassbox sends its requests one at a time, and a second worker still loading the model
+# after the first answers /ping competes for the CPU with the requests being timed (on a 2-core machine it
+# made one of two servers of the same model 30% slower in its first few hundred requests).
+WORKERS = 1
+# `python -m <module> ...` restricted to a set of CPUs (argv[1], comma-separated) before the module is imported,
+# so every process and thread the server starts (uvicorn, its workers) inherits the restriction (Linux only).
+PINNED = (
+    "import os, runpy, sys; os.sched_setaffinity(0, {int(c) for c in sys.argv[1].split(',')}); "
+    "sys.argv = sys.argv[2:]; runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)"
+)
+
+
+def shared_cpus(count: int | None) -> frozenset[int] | None:
+    """`count` CPUs this process may use (the last ones), for servers that must share them; None when pinning is
+    off, not possible on this OS, or would not restrict anything."""
+    if not count or not hasattr(os, "sched_getaffinity"):
+        return None
+    allowed = sorted(os.sched_getaffinity(0))
+    return frozenset(allowed[-count:]) if count < len(allowed) else None
 
 
 @dataclass(frozen=True)
@@ -60,10 +81,21 @@ class ModelServer:
     process: subprocess.Popen
     log_path: Path
     startup_s: float = 0.0
+    started: float = 0.0  # time.perf_counter() at launch
     session: requests.Session = field(default_factory=requests.Session)
 
     def invoke(self, frame: pd.DataFrame, timeout_s: float) -> Answer:
         return invoke(self.url, frame, timeout_s=timeout_s, session=self.session)
+
+    def ping(self, timeout_s: float) -> float:
+        """Milliseconds /ping took on the same connection as the requests (NaN when it did not answer 200):
+        the server's own round trip without the model, a calibration of how busy the machine is."""
+        start = time.perf_counter()
+        try:
+            ok = self.session.get(f"{self.url}/ping", timeout=timeout_s).status_code == 200
+        except requests.RequestException:
+            ok = False
+        return (time.perf_counter() - start) * 1000 if ok else float("nan")
 
 
 def free_port(host: str) -> int:
@@ -105,25 +137,23 @@ def _stop(process: subprocess.Popen) -> None:
     process.wait(timeout=STOP_GRACE_S)
 
 
-@contextmanager
-def serve(
+def launch(
     model_uri: str,
     *,
     tracking_uri: str,
     log_path: Path,
     host: str = "127.0.0.1",
     port: int | None = None,
-    startup_timeout_s: float = 120.0,
-) -> Iterator[ModelServer]:
-    """Start `mlflow models serve` on `host`, wait for /ping, yield it, stop its process group on exit.
-
-    Raises RuntimeError (with the end of the server log) if the process dies or is not up in time: a server
-    that cannot start is an infrastructure fault for the orchestrator to retry, not a verdict on the model.
-    """
+    workers: int = WORKERS,
+    cpus: frozenset[int] | None = None,
+) -> ModelServer:
+    """Start `mlflow models serve` for `model_uri` in its own process group and return at once (not yet
+    ready: `wait_ready`). Starting several servers before waiting for any lets them load side by side.
+    `cpus`: the CPUs the server (every process and thread it starts) may run on; None: any."""
     port = port or free_port(host)
+    python = [sys.executable, "-c", PINNED, ",".join(map(str, sorted(cpus)))] if cpus else [sys.executable, "-m"]
     cmd = [
-        sys.executable,
-        "-m",
+        *python,
         "mlflow",
         "models",
         "serve",
@@ -135,9 +165,11 @@ def serve(
         host,
         "-p",
         str(port),
+        "-w",
+        str(workers),
     ]
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
+    started = time.perf_counter()
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             cmd,
@@ -147,17 +179,44 @@ def serve(
             env=server_env(tracking_uri),
             start_new_session=True,
         )
-    server = ModelServer(model_uri=model_uri, url=f"http://{host}:{port}", process=process, log_path=log_path)
+    return ModelServer(
+        model_uri=model_uri, url=f"http://{host}:{port}", process=process, log_path=log_path, started=started
+    )
+
+
+def stop(server: ModelServer) -> None:
+    """Close the client session and stop the server's process group (safe to call twice)."""
+    server.session.close()
+    _stop(server.process)
+
+
+@contextmanager
+def serve(
+    model_uri: str,
+    *,
+    tracking_uri: str,
+    log_path: Path,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    startup_timeout_s: float = 120.0,
+    workers: int = WORKERS,
+) -> Iterator[ModelServer]:
+    """Start `mlflow models serve` on `host`, wait for /ping, yield it, stop its process group on exit.
+
+    Raises RuntimeError (with the end of the server log) if the process dies or is not up in time: a server
+    that cannot start is an infrastructure fault for the orchestrator to retry, not a verdict on the model.
+    """
+    server = launch(model_uri, tracking_uri=tracking_uri, log_path=log_path, host=host, port=port, workers=workers)
     try:
-        _wait_ready(server, startup_timeout_s)
-        server.startup_s = time.perf_counter() - start
+        wait_ready(server, startup_timeout_s)
         yield server
     finally:
-        server.session.close()
-        _stop(process)
+        stop(server)
 
 
-def _wait_ready(server: ModelServer, timeout_s: float) -> None:
+def wait_ready(server: ModelServer, timeout_s: float) -> None:
+    """Poll /ping until it answers 200; RuntimeError (quoting the log) if the process dies or time runs out.
+    Sets `startup_s`, the seconds from launch to the first answer."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         code = server.process.poll()
@@ -166,12 +225,14 @@ def _wait_ready(server: ModelServer, timeout_s: float) -> None:
                 f"model server for {server.model_uri} exited with code {code} before answering /ping; "
                 f"log {server.log_path}:\n{log_tail(server.log_path)}"
             )
+        left = max(deadline - time.monotonic(), READY_POLL_INTERVAL_S)
         try:
-            if requests.get(f"{server.url}/ping", timeout=1.0).status_code == 200:
+            if requests.get(f"{server.url}/ping", timeout=min(READY_POLL_TIMEOUT_S, left)).status_code == 200:
+                server.startup_s = time.perf_counter() - server.started
                 return
         except requests.RequestException:
             pass
-        time.sleep(0.2)
+        time.sleep(READY_POLL_INTERVAL_S)
     raise RuntimeError(
         f"model server for {server.model_uri} did not answer /ping within {timeout_s:g} s; "
         f"log {server.log_path}:\n{log_tail(server.log_path)}"

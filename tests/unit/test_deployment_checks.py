@@ -1,159 +1,200 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
-import pandas as pd
-from tasks.deployment.gates import earlier_gates
+import pytest
 
-from tasks.deployment.fingerprint import lineage, served_is_candidate
-from tasks.deployment.latency import latency_budget
-from tasks.deployment.rollback import rollback_target
-from tasks.deployment.tags import provenance_tags
-from tasks.limits import Limit
-from tasks.params import STAGES
-from tasks.result import Finding, Severity, StageResult, Verdict
+from tasks.checks import ERROR_CHECK, configured, run_checks
+from tasks.deployment import (
+    broken_rollback,
+    registered_model_lineage,
+    untagged_deployment,
+    wrong_model_deployed,
+)
+from tasks.deployment.checks import CHECKS
+from tasks.deployment.inputs import Answers, Candidate, DeploymentInputs, LatencyProbe, Registered, Rollback
+from tasks.params import DeploymentParams
+from tasks.result import Severity
+from tests.checking import findings
 
-RUN = "run-1"
-GATES = list(STAGES)
 CLEAN_TAGS = {
     "git_commit": "0123456789abcdef",
     "git_dirty": "false",
     "data.train.md5": "a",
     "data.test.md5": "b",
 }
-FINGERPRINT = Limit(warn=None, fail=1e-9)
-BUDGET = Limit(warn=250.0, fail=1000.0)
+SCORES = np.array([0.1, 0.7, 0.3])
 
 
-def _results(out, verdicts: dict[str, Verdict], run_id: str = RUN) -> None:
-    for name, verdict in verdicts.items():
-        findings = [Finding(check="x", severity=Severity.fail, message="boom")] if verdict is Verdict.fail else []
-        StageResult(name=name, verdict=verdict, findings=findings, run_id=run_id).write(out / name / "result.json")
+def deployment_inputs(
+    *,
+    tags: dict[str, str] | None = None,
+    registered_model_id: str | None = "m-1",
+    served: np.ndarray | None = None,
+    offline: np.ndarray | None = None,
+    reason: str | None = None,
+    rollback: Rollback | None = None,
+    latency: LatencyProbe | None = None,
+) -> DeploymentInputs:
+    """A deployment inputs record for version 3 of model `m`, the candidate m-1 of run r-1; every part clean
+    unless given."""
+    return DeploymentInputs(
+        alias="champion",
+        candidate=Candidate("models:/m-1", "m-1", "r-1"),
+        registered=Registered(
+            "m", "3", CLEAN_TAGS if tags is None else tags, registered_model_id, "r-1", "models:/m-1"
+        ),
+        answers=Answers(
+            "models:/m/3", SCORES if served is None else served, SCORES if offline is None else offline, reason
+        ),
+        latency=latency or LatencyProbe(candidate_ms=(10.0,) * 50, calibration_ms=(1.0,) * 50),
+        rollback=rollback or Rollback("m", None),
+    )
 
 
-def _all_before(verdict: Verdict = Verdict.passed) -> dict[str, Verdict]:
-    return {s: verdict for s in STAGES[: STAGES.index("deployment")]}
-
-
-def test_gates_quiet_when_every_earlier_gate_passed(tmp_path):
-    """Every gate before deployment passed in this run (warn counts as passed): one info finding."""
-    _results(tmp_path, {**_all_before(), "evaluation": Verdict.warn})
-    found = earlier_gates(tmp_path, GATES, RUN)
-    assert [f.severity for f in found] == [Severity.info]
-
-
-def test_gates_fail_names_the_failed_stage(tmp_path):
-    """A gate that failed in this run blocks promotion, and the finding names it and its first failure."""
-    _results(tmp_path, {**_all_before(), "evaluation": Verdict.fail})
-    found = earlier_gates(tmp_path, GATES, RUN)
-    assert len(found) == 1 and found[0].severity is Severity.fail
-    assert "'evaluation'" in found[0].message and "boom" in found[0].message
-
-
-def test_gates_missing_result_blocks(tmp_path):
-    """A gate that left no result.json cannot be shown to have passed: fail."""
-    verdicts = _all_before()
-    del verdicts["serving"]
-    _results(tmp_path, verdicts)
-    found = earlier_gates(tmp_path, GATES, RUN)
-    assert [f.evidence["stage"] for f in found] == ["serving"]
-
-
-def test_gates_ignore_stages_not_listed_as_gates_and_stale_results(tmp_path):
-    """A failed stage outside `gates`, or a failure recorded by another run, does not block."""
-    _results(tmp_path, {**_all_before(), "features": Verdict.fail})
-    _results(tmp_path, {"training": Verdict.fail}, run_id="older-run")
-    gates = [g for g in GATES if g != "features"]
-    assert all(f.severity is Severity.info for f in earlier_gates(tmp_path, gates, RUN))
+def only(module, x, params=None):
+    found = findings(module, x, params)
+    assert len(found) == 1, [f.message for f in found]
+    return found[0]
 
 
 def test_tags_quiet_on_clean_commit_and_data_hashes():
     """A version tagged with a commit, a clean tree and train/test hashes passes."""
-    assert provenance_tags("3", CLEAN_TAGS, "warn").severity is Severity.info
+    f = only(untagged_deployment, deployment_inputs())
+    assert f.severity is Severity.info and f.check == "untagged_deployment"
 
 
 def test_tags_fail_without_commit():
     """No commit (or `unknown`) means the version cannot be traced to code: fail, naming the version."""
-    f = provenance_tags("3", {**CLEAN_TAGS, "git_commit": "unknown"}, "warn")
-    assert f.check == "untagged_deployment" and f.severity is Severity.fail
+    f = only(untagged_deployment, deployment_inputs(tags={**CLEAN_TAGS, "git_commit": "unknown"}))
+    assert f.severity is Severity.fail
     assert f.evidence["missing"] == ["git_commit"] and "version 3" in f.message
 
 
 def test_tags_fail_without_data_hash():
     """A training data hash recorded as missing is a version that cannot be traced to its data."""
-    f = provenance_tags("3", {**CLEAN_TAGS, "data.train.md5": "missing"}, "warn")
+    f = only(untagged_deployment, deployment_inputs(tags={**CLEAN_TAGS, "data.train.md5": "missing"}))
     assert f.severity is Severity.fail and f.evidence["missing"] == ["data.train.md5"]
 
 
 def test_tags_dirty_tree_takes_severity_from_params():
     """A dirty tree gets the severity params give it (warn by default, fail for releases)."""
-    dirty = {**CLEAN_TAGS, "git_dirty": "true"}
-    assert provenance_tags("3", dirty, "warn").severity is Severity.warn
-    assert provenance_tags("3", dirty, "fail").severity is Severity.fail
-    assert "uncommitted changes" in provenance_tags("3", dirty, "warn").message
+    x = deployment_inputs(tags={**CLEAN_TAGS, "git_dirty": "true"})
+    warned = only(untagged_deployment, x)
+    assert warned.severity is Severity.warn and "uncommitted changes" in warned.message
+    strict = untagged_deployment.Params(dirty_commit="fail")
+    assert only(untagged_deployment, x, strict).severity is Severity.fail
+
+
+def test_lineage_quiet_when_the_registry_holds_the_candidate():
+    """The registered version records the candidate's logged model id: info."""
+    assert only(registered_model_lineage, deployment_inputs()).severity is Severity.info
+
+
+def test_lineage_fires_on_another_logged_model():
+    """A version pointing at another logged model fails, naming both models."""
+    f = only(registered_model_lineage, deployment_inputs(registered_model_id="m-9"))
+    assert f.severity is Severity.fail and "m-9" in f.message and "m-1" in f.message
 
 
 def test_fingerprint_quiet_when_served_equals_candidate():
     """The same answers on the fingerprint rows prove the served model is the candidate."""
-    a = np.array([0.1, 0.7, 0.3])
-    f = served_is_candidate(a, a.copy(), FINGERPRINT, {"served_uri": "models:/m/2"})
+    f = only(wrong_model_deployed, deployment_inputs(served=SCORES.copy()))
     assert f.severity is Severity.info and f.evidence["served_hash"] == f.evidence["candidate_hash"]
 
 
 def test_fingerprint_fires_on_another_model():
     """Different answers: 'served model is not the registered candidate', with the max difference."""
-    f = served_is_candidate(
-        np.array([0.1, 0.7]),
-        np.array([0.1, 0.6]),
-        FINGERPRINT,
-        {"served_uri": "models:/m/2", "candidate_model_id": "m-1"},
-    )
+    f = only(wrong_model_deployed, deployment_inputs(served=np.array([0.1, 0.6, 0.3])))
     assert f.check == "wrong_model_deployed" and f.severity is Severity.fail
     assert f.message.startswith("served model is not the registered candidate")
     assert abs(f.evidence["max_abs_diff"] - 0.1) < 1e-12 and f.evidence["served_hash"] != f.evidence["candidate_hash"]
+    assert f.evidence["rows_differ"] == 1
 
 
 def test_fingerprint_fires_when_the_server_did_not_answer():
     """No answer is no proof: fail, with the server's reason."""
-    f = served_is_candidate(np.array([np.nan]), np.array([0.5]), FINGERPRINT, {}, "HTTP 400: bad input")
-    assert f.severity is Severity.fail and "HTTP 400" in f.message
+    x = deployment_inputs(served=np.array([np.nan, 0.7, 0.3]), reason="HTTP 400: bad input")
+    f = only(wrong_model_deployed, x)
+    assert f.severity is Severity.fail and "HTTP 400" in f.message and "1 of 3" in f.message
 
 
-def test_lineage_quiet_and_firing():
-    """The registered version must record the candidate's logged model id."""
-    assert lineage("2", "m-1", "r", "models:/m-1", "m-1", "r").severity is Severity.info
-    f = lineage("2", "m-9", "r", "models:/m-9", "m-1", "r")
-    assert f.severity is Severity.fail and "m-9" in f.message and "m-1" in f.message
+def test_fingerprint_fires_without_rows():
+    """Nothing compared is nothing proven: fail."""
+    f = only(wrong_model_deployed, deployment_inputs(served=np.array([]), offline=np.array([])))
+    assert f.severity is Severity.fail and "no fingerprint rows" in f.message
 
 
-def test_latency_within_budget_is_quiet():
-    """p99 under the warn budget: info, with p50 and p99 in evidence."""
-    f = latency_budget([10.0] * 50, 0, BUDGET)
-    assert f.severity is Severity.info and f.evidence["p50_ms"] == 10.0
-
-
-def test_latency_over_budget_fails():
-    """p99 over the fail budget: latency_regression fails, quoting p50/p99 and the budget."""
-    f = latency_budget([10.0] * 45 + [2000.0] * 5, 0, BUDGET)
-    assert f.check == "latency_regression" and f.severity is Severity.fail and "p99" in f.message
-
-
-def _score(model, X):
-    return model(X)
-
-
-def test_rollback_quiet_without_previous_or_when_it_loads():
+def test_rollback_quiet_without_previous_or_when_it_loads_and_serves():
     """No previous holder is a first promotion; a previous version that loads and answers is fine."""
-    X = pd.DataFrame({"x": [1.0, 2.0]})
-    assert rollback_target("m", None, None, _score, X, "fail").severity is Severity.info
-    f = rollback_target("m", "1", lambda uri: lambda X: np.full(len(X), 0.5), _score, X, "fail")
+    assert only(broken_rollback, deployment_inputs()).severity is Severity.info
+    fine = Rollback("m", "1", "models:/m/1", rows=3, answers=3)
+    f = only(broken_rollback, deployment_inputs(rollback=fine))
     assert f.severity is Severity.info and f.evidence["version"] == "1"
 
 
-def test_rollback_fires_when_previous_cannot_load():
-    """A previous version that cannot be loaded leaves nothing to roll back to: severity from params."""
+@pytest.mark.parametrize(
+    ("rollback", "says"),
+    [
+        (Rollback("m", "1", "models:/m/1", rows=3, load_error="OSError: no artifacts"), "no artifacts"),
+        (Rollback("m", "1", "models:/m/1", rows=3, answers=2), "1 of 3 answers are not finite"),
+        (Rollback("m", "1", "models:/m/1", rows=3, answers=3, serve_error="exited with code 1"), "served: exited"),
+    ],
+)
+def test_rollback_fires_when_previous_cannot_load_answer_or_serve(rollback, says):
+    """A previous version that cannot be loaded, answers NaN or cannot be served leaves nothing to roll back to."""
+    f = only(broken_rollback, deployment_inputs(rollback=rollback))
+    assert f.severity is Severity.fail and "models:/m/1" in f.message and says in f.message
 
-    def load(uri):
-        raise OSError(f"no artifacts for {uri}")
 
-    f = rollback_target("m", "1", load, _score, pd.DataFrame({"x": [1.0]}), "fail")
-    assert f.check == "broken_rollback" and f.severity is Severity.fail and "models:/m/1" in f.message
+def test_rollback_severity_from_params():
+    """The severity of a broken rollback target is the user's (fail by default)."""
+    x = deployment_inputs(rollback=Rollback("m", "1", "models:/m/1", rows=3, load_error="OSError"))
+    assert only(broken_rollback, x, broken_rollback.Params(severity="warn")).severity is Severity.warn
+
+
+def test_rollback_old_flat_severity_names_the_new_key():
+    """`broken_rollback: fail` (the old flat key) is an error naming broken_rollback.severity."""
+    with pytest.raises(ValueError, match="broken_rollback.severity"):
+        broken_rollback.Params.model_validate("fail")
+
+
+def test_checks_keep_their_own_names():
+    """Each finding is stamped with its check's name (= module = fault id)."""
+    x = deployment_inputs(tags={}, registered_model_id="m-9")
+    x = replace(x, rollback=Rollback("m", "1", "models:/m/1", rows=3, load_error="boom"))
+    for module in (untagged_deployment, registered_model_lineage, wrong_model_deployed, broken_rollback):
+        assert {f.check for f in findings(module, x)} == {module.__name__.rsplit(".", 1)[-1]}
+
+
+NAN = float("nan")
+EDGES = {
+    "nothing_measured": dict(
+        served=np.array([]), offline=np.array([]), latency=LatencyProbe(candidate_ms=(), calibration_ms=())
+    ),
+    "no_answer_at_all": dict(
+        served=np.full(3, np.nan),
+        latency=LatencyProbe(
+            candidate_ms=(NAN,) * 40, calibration_ms=(NAN,) * 40, champion_ms=(NAN,) * 40, champion_version="2"
+        ),
+        rollback=Rollback("m", "2", "models:/m/2", rows=3, answers=0, serve_error="exited"),
+    ),
+    "one_round": dict(
+        latency=LatencyProbe(candidate_ms=(5.0,), calibration_ms=(1.0,), champion_ms=(5.0,), champion_version="2")
+    ),
+    "no_tags": dict(tags={}, registered_model_id=None),
+}
+
+
+@pytest.mark.parametrize("edge", list(EDGES))
+def test_every_check_survives_edge_inputs(edge, tmp_path):
+    """Each deployment check ends in findings on empty, unanswered or one-round inputs and none crashes; latency
+    that was not measured is a warn, never a pass."""
+    run = run_checks(configured(CHECKS, DeploymentParams()), deployment_inputs(**EDGES[edge]), tmp_path)
+    crashed = [f.message for f in run.findings if f.check == ERROR_CHECK]
+    assert not crashed, crashed
+    assert {c.name for c in CHECKS} - {"latency_regression"} <= {f.check for f in run.findings}
+    if edge == "no_answer_at_all":
+        latency = {f.check: f.severity for f in run.findings if f.check.startswith("latency")}
+        assert latency == {"latency_regression": Severity.warn, "latency_budget": Severity.warn}
