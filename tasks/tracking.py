@@ -24,7 +24,7 @@ def configure(tracking: Tracking) -> None:
     import mlflow
 
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    mlflow.set_tracking_uri(tracking.tracking_uri)
+    mlflow.set_tracking_uri(tracking.uri)
     client = mlflow.MlflowClient()
     if client.get_experiment_by_name(tracking.experiment) is None:
         root = tracking.artifact_root.resolve()

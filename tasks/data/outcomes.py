@@ -8,15 +8,19 @@ fail, warning -> warn, info -> info), so a reviewer decides how much a hand-writ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tasks import checks
 from tasks.columns import EXAMPLES
 from tasks.limits import Limit
 from tasks.result import Finding, Severity
 
 if TYPE_CHECKING:
     from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
+
+    from tasks.data.inputs import DataInputs
 
 # GX's FailureSeverity values (great_expectations.expectations.metadata_types) onto glassbox's.
 GX_SEVERITY = {"critical": Severity.fail, "warning": Severity.warn, "info": Severity.info}
@@ -167,6 +171,62 @@ class Measured:
     own_severity: Severity  # the expectation's, when GX failed it
     serving: bool  # the batch is serving traffic
     evidence: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, o: Outcome, value: float, serving: bool, evidence: dict[str, Any]) -> Measured:
+        return cls(o.batch, o.suite, o.type, o.column, value, o.success, o.severity, serving, evidence)
+
+
+@dataclass(frozen=True)
+class MeasuredOutcomes(checks.Measurement):
+    """What a check reading GX results measured: a value per evaluated expectation it owns, and the ones GX
+    could not evaluate (never skipped silently: each is a finding at its own severity)."""
+
+    found: tuple[Measured, ...]
+    errors: tuple[Outcome, ...]
+    batches: tuple[str, ...]
+
+    def metrics(self) -> dict[str, float]:
+        return {
+            f"{b}.max": max((max(0.0, m.value) for m in self.found if m.batch == b), default=0.0) for b in self.batches
+        }
+
+
+def measure_outcomes(
+    x: DataInputs,
+    check: str,
+    skipped: Callable[[Validation], set[str]],
+    read: Callable[[Validation, Outcome], Measured | None],
+) -> MeasuredOutcomes:
+    """Every outcome `check` owns, on every validated batch, read into a Measured (`read` returns None when
+    there is nothing to judge); columns `skipped` names on a batch (absent, retyped) are schema_change's."""
+    found: list[Measured] = []
+    errors: list[Outcome] = []
+    for v in x.validations.values():
+        skip = skipped(v)
+        for o in v.owned_by(check):
+            if o.column in skip:
+                continue
+            if o.error:
+                errors.append(o)
+            elif (m := read(v, o)) is not None:
+                found.append(m)
+    return MeasuredOutcomes(tuple(found), tuple(errors), tuple(x.validations))
+
+
+def judge_outcomes(
+    m: MeasuredOutcomes, limit: Limit, message: Callable[[Measured], str], serving_owner: str | None = None
+) -> list[Finding]:
+    """The GX errors, then a finding per value beyond the warn limit (or failed by the suite itself); on
+    serving traffic, with a `serving_owner`, info naming the features-layer check that judges it."""
+    findings = [error_finding(o) for o in m.errors]
+    for r in m.found:
+        f = limit_finding(r, limit, message(r))
+        if f and serving_owner and r.serving:
+            f = for_features_layer(f, serving_owner)
+        if f:
+            findings.append(f)
+    return findings
 
 
 def limit_finding(m: Measured, limit: Limit, message: str) -> Finding | None:

@@ -53,7 +53,7 @@ def servers(ctx: StageContext, candidate_uri: str, champion_uri: str | None) -> 
     different run queues answered up to 30% apart; pinned to the same CPU, within a few percent."""
     s = ctx.params.serving
     cpus = shared_cpus(ctx.params.deployment.server_cpus)
-    common = {"tracking_uri": ctx.params.tracking.tracking_uri, "host": s.host, "cpus": cpus}
+    common = {"tracking_uri": ctx.params.tracking.uri, "host": s.host, "cpus": cpus}
     with ExitStack() as stack:
         cand = launch(candidate_uri, log_path=ctx.dir / SERVER_LOG, **common)
         stack.callback(stop, cand)
@@ -194,7 +194,7 @@ def run(ctx: StageContext) -> StageOutput:
     require_columns(test, ref.features, inputs.test, "feature the candidate was trained on")
     X = test[ref.features].head(p.fingerprint_rows)
 
-    registry = client(tracking.tracking_uri)
+    registry = client(tracking.uri)
     previous = alias_holder(registry, name, alias)
     version = register(registry, name, ref, {**ctx.provenance.tags(), "glassbox_run_id": ctx.run_id})
     registered = Registered(

@@ -125,7 +125,7 @@ def run(ctx: StageContext) -> StageOutput:
 
     with serve(
         ref.model_uri,
-        tracking_uri=ctx.params.tracking.tracking_uri,
+        tracking_uri=ctx.params.tracking.uri,
         log_path=ctx.dir / SERVER_LOG,
         host=p.host,
         port=p.port,

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import yaml
@@ -44,3 +49,30 @@ def copy_project(dest: Path) -> None:
         shutil.copy(REPO / name, dest / name)
     (dest / ".dvc").mkdir()
     shutil.copy(REPO / ".dvc" / "config", dest / ".dvc" / "config")
+
+
+# One process that forks a spinning worker per core: every core busy, as on a shared machine.
+HOG = """
+import multiprocessing as mp, os
+def spin():
+    while True:
+        pass
+if __name__ == "__main__":
+    workers = [mp.Process(target=spin, daemon=True) for _ in range(os.cpu_count() or 2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+"""
+
+
+@contextmanager
+def busy_cores() -> Iterator[subprocess.Popen]:
+    """Every core busy until the block ends; the hog and its workers are one process group, stopped by its id."""
+    hog = subprocess.Popen([sys.executable, "-c", HOG], start_new_session=True)
+    try:
+        yield hog
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(hog.pid, signal.SIGKILL)
+        hog.wait(timeout=30)

@@ -4,6 +4,7 @@ per fault); each fault gets its own folder and MLflow store. The clean sample st
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -76,7 +77,7 @@ def test_clean_sample_is_quiet(project):
 def test_inject_writes_a_self_contained_project(project, tmp_path):
     """The faulty project has its own data, MLflow store and copy of the reviewed suite, the snapshot stage
     off, and pins on the planted files; wrong_data_version keeps the clean training pin behind another file;
-    a leak that was there from day one gets no copied suite (the data stage builds it with the column)."""
+    a leak that was there from day one gets a baseline written from the planted snapshot, not a copy."""
     params, _, _ = project
     out = tmp_path / "wdv"
     p = load_params(inject("wrong_data_version", params, out))
@@ -87,7 +88,9 @@ def test_inject_writes_a_self_contained_project(project, tmp_path):
     assert p.inputs.pins["train"] == clean_train != file_md5(p.inputs.train)
     leak = load_params(inject("feature_leakage", params, tmp_path / "leak"))
     assert leak.inputs.features[-1] == "dep_delay" and leak.inputs.pins["train"] == file_md5(leak.inputs.train)
-    assert not (tmp_path / "leak" / "gx").exists()  # the leak was there from day one: its contract includes it
+    # the leak was there from day one: its reviewed contract is of the leaking snapshot
+    written = json.loads((tmp_path / "leak" / "gx" / "expectations" / "inputs.json").read_text())
+    assert written["meta"]["glassbox"]["train_md5"] == file_md5(leak.inputs.train)
     with pytest.raises(ConfigError, match="outside the project"):
         inject("label_noise", params, params.parent)
     with pytest.raises(ConfigError, match="unknown fault"):

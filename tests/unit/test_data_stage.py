@@ -108,7 +108,7 @@ def test_first_run_writes_the_baseline_and_says_so(tmp_path: Path) -> None:
     results = json.loads((out / "validation_test.json").read_text())
     assert set(results) == {"inputs", "target"} and results["inputs"]["success"] is True
     assert output.metrics["baseline.current.failed_expectations"] == 0
-    assert output.metrics["test.rows"] == 200 and "value_range.current.max_share" in output.metrics
+    assert output.metrics["test.rows"] == 200 and "value_range.current.max" in output.metrics
     [noise] = by_check(output, "label_noise")
     # the label follows no feature: a first-run estimate from a chance-level model is reported, not judged
     assert noise.evidence["judged"] == "not judged" and "recorded from this snapshot" in noise.message

@@ -154,12 +154,6 @@ def test_rollback_severity_from_params():
     assert only(broken_rollback, x, broken_rollback.Params(severity="warn")).severity is Severity.warn
 
 
-def test_rollback_old_flat_severity_names_the_new_key():
-    """`broken_rollback: fail` (the old flat key) is an error naming broken_rollback.severity."""
-    with pytest.raises(ValueError, match="broken_rollback.severity"):
-        broken_rollback.Params.model_validate("fail")
-
-
 def test_checks_keep_their_own_names():
     """Each finding is stamped with its check's name (= module = fault id)."""
     x = deployment_inputs(tags={}, registered_model_id="m-9")

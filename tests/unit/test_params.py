@@ -51,6 +51,8 @@ def test_warn_above_fail_is_rejected(tmp_path):
         ("features", "oov_share", {"warn": 0.02, "fail": 0.1}, "features.vocab_mismatch.oov_share"),
         ("training", "train_val_gap", {"warn": 0.05, "fail": 0.1}, "training.overfitting.gap"),
         ("monitoring", "drifted_share", {"warn": 0.3, "fail": 0.6}, "monitoring.drifted_share.share"),
+        ("deployment", "broken_rollback", "fail", "deployment.broken_rollback.severity"),
+        ("data", "label_shift", {"warn": 0.2, "fail": 0.5}, "data.label_shift.cohen_h"),
     ],
 )
 def test_an_old_flat_key_names_its_new_home(tmp_path, section, old, value, new):
