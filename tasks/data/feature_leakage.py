@@ -4,7 +4,8 @@ after the moment of prediction), so the model learns from something it will not 
 Three signs, each from the training snapshot alone:
 
 - predictive power no honest feature has alone: each feature's cross-validated AUC as the only input of a
-  small model (its target rate per quantile bin or per value, fitted on the other folds);
+  small model (its target rate per value, or per quantile bin of a many-valued number, fitted on the other
+  folds): a 0/1 flag or a few-valued score is measured on its values, never collapsed into one bin;
 - an identifier used as a feature (nearly every value distinct): a model can only memorize it;
 - a datetime later than the prediction moment (`inputs.timestamp`) in most rows: known only afterwards.
 
@@ -31,7 +32,8 @@ from tasks.result import Finding, Severity
 if TYPE_CHECKING:
     from tasks.data.inputs import DataInputs
 
-BINS = 50  # quantile bins of a numeric feature: enough resolution for an AUC near 1 to show
+BINS = 50  # codes of a numeric feature (its values when it has no more, else quantile bins): resolution enough
+# for an AUC near 1 to show
 FOLDS = 5
 SMOOTHING = 20.0  # pseudo-rows pulling a bin's rate toward the base rate: a rare value is weak evidence
 
@@ -86,12 +88,26 @@ class Measurement(checks.Measurement):
 
 
 def bin_codes(s: pd.Series) -> np.ndarray:
-    """Codes 0..k-1: quantile bins for numbers and datetimes, one code per value otherwise; missing values
+    """Codes 0..k-1 of what a feature says about a row: for numbers (booleans as 0/1, datetimes as ticks),
+    one code per value when the column has at most BINS distinct values (a 0/1 flag, a 5-point scale: their
+    values are the categories), else one code per value that holds at least a bin's share of the rows (a 0 for
+    "none", a default) and quantile bins over the rest; one code per value for anything else. Missing values
     get a code of their own (missingness can leak too)."""
     if is_numeric(s) or is_datetime(s) or pd.api.types.is_bool_dtype(s.dtype):
         x = as_number(s)
-        codes = pd.qcut(x, BINS, labels=False, duplicates="drop") if x.nunique() > 1 else x * 0
-        raw = np.where(np.isnan(codes.to_numpy(dtype="float64")), -1, codes.to_numpy(dtype="float64"))
+        counts = x.value_counts()
+        if len(counts) <= BINS:
+            raw = pd.Index(counts.index).get_indexer(x).astype("float64")
+        else:
+            heavy = pd.Index(counts.index[counts.to_numpy() >= len(x) / BINS])
+            raw = heavy.get_indexer(x).astype("float64")
+            rest = x.notna().to_numpy() & (raw < 0)
+            if x[rest].nunique() > 1:
+                bins = pd.qcut(x[rest], max(1, BINS - len(heavy)), labels=False, duplicates="drop")
+                raw[rest] = len(heavy) + bins.to_numpy(dtype="float64")
+            else:
+                raw[rest] = len(heavy)
+        raw[x.isna().to_numpy()] = -1
     else:
         raw = pd.factorize(s, use_na_sentinel=True)[0]
     _, dense = np.unique(raw, return_inverse=True)

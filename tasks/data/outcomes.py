@@ -4,16 +4,26 @@ them into findings.
 GX measures (schema, nulls, ranges, category sets, a reviewer's own expectations); the checks judge. An
 expectation that GX itself failed counts at least at its own `severity` (GX's FailureSeverity: critical ->
 fail, warning -> warn, info -> info), so a reviewer decides how much a hand-written expectation weighs.
+
+Types are judged logically (`logical_view`): GX's type expectation compares pandas storage types, and pandas
+stores an integer column with a missing value as float64, strings as `str` or `object`, a zone-naive and a
+zone-aware time as two dtypes. Where GX's verdict is only that, the batch's values decide: an integer column
+whose values are all whole numbers is still integer (its nulls are missing_spike's), text is text however
+stored, a time is a time (its zone is the features layer's timezone_shift); a decimal in an integer column,
+text in a numeric one, numbers in a text one still are type changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import pandas as pd
+
 from tasks import checks
-from tasks.columns import EXAMPLES
+from tasks.columns import EXAMPLES, is_datetime
 from tasks.limits import Limit
 from tasks.result import Finding, Severity
 
@@ -36,6 +46,7 @@ SCHEMA_TYPES = (TABLE_COLUMNS, COLUMN_EXISTS, COLUMN_TYPE)
 # Schema expectations are always schema_change's; any other expectation (a reviewer's own) is judged by its
 # own verdict and severity (reviewer_expectations).
 BUILT = {"missing_spike": NOT_NULL, "value_range": BETWEEN, "category_set": IN_SET}
+LOGICAL = "logical_type"  # in an Outcome's result: the logical view that passed a type GX failed on storage only
 # `meta.check` as baselines written before the check contract name it.
 OLD_MARKS = {
     "null_share": "missing_spike",
@@ -152,6 +163,81 @@ def outcomes_of(batch: str, suite: str, validation: ExpectationSuiteValidationRe
     return out
 
 
+def _number_kind(x: pd.Series) -> str:
+    """`integer` when every value is a whole finite number (38.0 is 38), else `float`."""
+    v = pd.to_numeric(x, errors="coerce").to_numpy(dtype="float64")
+    return "integer" if np.isfinite(v).all() and (v == np.round(v)).all() else "float"
+
+
+def logical_type(s: pd.Series) -> str | None:
+    """What a column's values are, whatever pandas stores them as: `integer`, `float`, `boolean`, `string`,
+    `datetime`, `timedelta`, or pandas' inferred kind for anything else (`mixed`, `bytes`...); None when it
+    holds no value (nothing to type: its nulls are missing_spike's)."""
+    if is_datetime(s):
+        return "datetime"
+    if pd.api.types.is_timedelta64_dtype(s.dtype):
+        return "timedelta"
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return "boolean"
+    values = s.dropna()
+    if values.empty:
+        return None
+    if pd.api.types.is_integer_dtype(s.dtype):
+        return "integer"
+    if pd.api.types.is_float_dtype(s.dtype):
+        return _number_kind(values)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        values = pd.Series(np.asarray(values, dtype=object))
+    inferred = pd.api.types.infer_dtype(values, skipna=True)
+    if inferred in ("floating", "mixed-integer-float", "decimal"):
+        return _number_kind(values)
+    if inferred in ("datetime", "datetime64"):
+        return "datetime"
+    return {"timedelta64": "timedelta", "timedelta": "timedelta"}.get(inferred, inferred)
+
+
+def expected_type(type_name: str, train: pd.Series | None) -> str | None:
+    """The logical type a stored suite's dtype name stands for (`int64` -> integer, `float64` -> float, `str`
+    -> string, `Timestamp` / `datetime64` -> datetime, `bool` -> boolean); for a name that says nothing about
+    the values (`object`, a category), the training column's (None when it is not known)."""
+    name = type_name.lower()
+    if name.startswith(("int", "uint")):
+        return "integer"
+    if name.startswith("float"):
+        return "float"
+    if name in ("str", "string"):
+        return "string"
+    if name in ("bool", "bool_", "boolean"):
+        return "boolean"
+    if name in ("timestamp", "datetime64", "datetimetz"):
+        return "datetime"
+    return logical_type(train) if train is not None else None
+
+
+def same_logical_type(expected: str, found: str | None) -> bool:
+    """Whether values of the `found` logical type fit a column of the `expected` one: the same type, whole
+    numbers where numbers with decimals are expected, or no value at all."""
+    return found is None or found == expected or (expected == "float" and found == "integer")
+
+
+def logical_view(v: Validation, batch: pd.DataFrame | None, train: pd.DataFrame | None = None) -> Validation:
+    """`v` with each type expectation GX failed only on the pandas storage type passed, its `result` noting
+    the logical types under LOGICAL (with the batch's values: without them GX's verdict stands)."""
+    if batch is None:
+        return v
+    outcomes = []
+    for o in v.outcomes:
+        if o.type == COLUMN_TYPE and not o.success and not o.error and o.column in batch.columns:
+            reference = train[o.column] if train is not None and o.column in train.columns else None
+            expected = expected_type(str(o.kwargs.get("type_")), reference)
+            found = logical_type(batch[o.column])
+            if expected is not None and same_logical_type(expected, found):
+                note = {"expected": expected, "found": found, "stored": o.result.get("observed_value")}
+                o = replace(o, success=True, result={**o.result, LOGICAL: note})
+        outcomes.append(o)
+    return replace(v, outcomes=tuple(outcomes))
+
+
 def at_least_its_own(severity: Severity, outcome: Outcome) -> Severity:
     """The limit's verdict, raised to the expectation's own severity when GX failed it (a reviewer may
     tighten `mostly` or a bound in the stored suite: the suite is the contract)."""
@@ -198,11 +284,13 @@ def measure_outcomes(
     skipped: Callable[[Validation], set[str]],
     read: Callable[[Validation, Outcome], Measured | None],
 ) -> MeasuredOutcomes:
-    """Every outcome `check` owns, on every validated batch, read into a Measured (`read` returns None when
-    there is nothing to judge); columns `skipped` names on a batch (absent, retyped) are schema_change's."""
+    """Every outcome `check` owns, on every validated batch (in its logical view), read into a Measured (`read`
+    returns None when there is nothing to judge); columns `skipped` names on a batch (absent, retyped) are
+    schema_change's."""
     found: list[Measured] = []
     errors: list[Outcome] = []
     for v in x.validations.values():
+        v = logical_view(v, x.batches.get(v.batch), x.train)
         skip = skipped(v)
         for o in v.owned_by(check):
             if o.column in skip:

@@ -5,15 +5,22 @@ the severity the stored suite gives the expectation, GX's `critical` by default)
 Measured from the GX validation of each batch (the table's column set, each column's existence and type). A
 column is missing when the table expectation says so or when any expectation names a column the batch does
 not have; the other GX-based checks leave missing and retyped columns to this one (`shape_of`).
+
+Types are judged logically (tasks/data/outcomes.py, `logical_view`): GX's type expectation compares pandas
+storage types, and pandas stores an integer column with a missing value as float64. An integer column whose
+batch values are all whole numbers is still integer, so nulls appearing in it are named by missing_spike, not
+as a type change; text stored as `object` or `str` is text; a time is a time, zone-naive or aware (the zone is
+the features layer's timezone_shift). A decimal in an integer column or text in a numeric one is a change.
+A storage-only difference is reported as info.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from tasks import checks
-from tasks.data.outcomes import COLUMN_TYPE, TABLE_COLUMNS, Outcome, Validation, error_finding
+from tasks.data.outcomes import COLUMN_TYPE, LOGICAL, TABLE_COLUMNS, Outcome, Validation, error_finding, logical_view
 from tasks.result import Finding, Severity
 
 if TYPE_CHECKING:
@@ -24,12 +31,13 @@ if TYPE_CHECKING:
 class Problem:
     batch: str
     column: str
-    kind: str  # missing | added | retyped | error (an expectation GX could not evaluate)
+    kind: str  # missing | added | retyped | stored (storage type only: same logical type) | error (GX failed)
     severity: Severity  # the expectation's own (the worst of those that name a missing column)
     suite: str | None = None
     expected: str | None = None
     found: str | None = None
     error: Outcome | None = None
+    logical: dict[str, str | None] | None = None  # stored: the logical types (expected, found) and the storage
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,7 @@ class Measurement(checks.Measurement):
     shapes: tuple[Shape, ...]
 
     def metrics(self) -> dict[str, float]:
-        return {f"{s.batch}.problems": float(len(s.problems)) for s in self.shapes}
+        return {f"{s.batch}.problems": float(sum(p.kind != "stored" for p in s.problems)) for s in self.shapes}
 
 
 def shape_of(v: Validation) -> Shape:
@@ -99,7 +107,13 @@ def shape_of(v: Validation) -> Shape:
     problems += [Problem(v.batch, c, "missing", s) for c, s in sorted(missing.items())]
     problems += [Problem(v.batch, c, "added", s) for c, s in sorted(added.items())]
     for o in v.outcomes:
-        if o.type != COLUMN_TYPE or o.success or o.column in missing:
+        if o.type != COLUMN_TYPE or o.column in missing:
+            continue
+        if o.success:
+            if LOGICAL in o.result:  # GX failed the storage type; the values are of the same logical type
+                note = o.result[LOGICAL]
+                stored = Problem(v.batch, str(o.column), "stored", Severity.info, o.suite, logical=dict(note))
+                problems.append(replace(stored, expected=str(o.kwargs.get("type_")), found=note.get("stored")))
             continue
         if o.error:
             problems.append(Problem(v.batch, str(o.column or ""), "error", o.severity, o.suite, error=o))
@@ -119,11 +133,15 @@ def shape_of(v: Validation) -> Shape:
 
 
 def measure(x: DataInputs, p: checks.NoParams) -> Measurement:
-    return Measurement(shapes=tuple(shape_of(v) for v in x.validations.values()))
+    """The shape of each batch in the logical view of its types (GX's storage verdict where it holds)."""
+    return Measurement(
+        shapes=tuple(shape_of(logical_view(v, x.batches.get(v.batch), x.train)) for v in x.validations.values())
+    )
 
 
 def judge(m: Measurement, p: checks.NoParams) -> list[Finding]:
-    """One finding per missing, added or retyped column (quiet when the columns are as in the baseline)."""
+    """One finding per missing, added or retyped column (quiet when the columns are as in the baseline); an
+    info line per column whose storage type differs while its values are of the training's logical type."""
     findings: list[Finding] = []
     for s in m.shapes:
         evidence = {"batch": s.batch, "expected_columns": list(s.expected), "found_columns": list(s.present)}
@@ -138,6 +156,28 @@ def judge(m: Measurement, p: checks.NoParams) -> list[Finding]:
                         message=f"{s.batch}: column {pr.column!r} is missing (expected: present, found: absent){hint}",
                         columns=[pr.column],
                         evidence=evidence,
+                    )
+                )
+            elif pr.kind == "stored":
+                note = pr.logical or {}
+                found = note.get("found") or "no value (all missing)"
+                owner = (
+                    "its time zone is timezone_shift's" if found == "datetime" else "missing values are missing_spike's"
+                )
+                findings.append(
+                    Finding(
+                        severity=Severity.info,
+                        message=f"{s.batch}: column {pr.column!r} is stored as {pr.found} (training: {pr.expected}), "
+                        f"its values are {found}: the same logical type as training's {note.get('expected')} "
+                        f"({owner})",
+                        columns=[pr.column],
+                        evidence={
+                            "batch": s.batch,
+                            "suite": pr.suite,
+                            "expected_type": pr.expected,
+                            "found_type": pr.found,
+                            "logical": note,
+                        },
                     )
                 )
             elif pr.kind == "added":

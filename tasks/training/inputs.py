@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn import metrics as skm
+
+SCORERS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "roc_auc": lambda y, p: skm.roc_auc_score(y, p),
+    "average_precision": lambda y, p: skm.average_precision_score(y, p),
+    "accuracy": lambda y, p: skm.accuracy_score(y, p >= 0.5),
+    "f1": lambda y, p: skm.f1_score(y, p >= 0.5, zero_division=0.0),
+}
+
+
+def score(metric: str, y: np.ndarray, p: np.ndarray) -> float:
+    """`metric` of positive-class scores `p` against labels `y`; a ranking metric on one class is NaN."""
+    if len(np.unique(y)) < 2 and metric in ("roc_auc", "average_precision"):
+        return float("nan")
+    return float(SCORERS[metric](y, p))
 
 
 @dataclass(frozen=True)
@@ -16,10 +33,11 @@ class TrainingInputs:
     (`inputs.timestamp`) name their columns' roles. The stage fits the estimator twice on the `fit_rows` of
     `train` (positions) with the same data, seed and params, and scores the `validation_rows`:
     `validation_predictions` are each fit's positive-class scores on them, in row order; `train_score` and
-    `validation_score` are the first fit's (the candidate's) `metric` on the fit and validation rows.
-    `model_features` is the matrix the estimator was fitted on (the shipped preprocessing's output on every
-    training row; None when the model has no preprocessing step) and `validated_sha256` the fingerprint the
-    features layer recorded for that matrix.
+    `validation_score` are the first fit's (the candidate's) `metric` on the fit and validation rows (see
+    `score`). `model_inputs` is what the estimator read, one row per training row: the shipped preprocessing's
+    output, or the raw feature frame when the model has no preprocessing step (checks fit their own reference
+    models on its fit rows). `model_features` is that matrix when there is a preprocessing step (None otherwise)
+    and `validated_sha256` the fingerprint the features layer recorded for it.
     """
 
     train: pd.DataFrame
@@ -37,3 +55,4 @@ class TrainingInputs:
     timestamp: str | None = None
     model_features: np.ndarray | None = None
     validated_sha256: str | None = None
+    model_inputs: Any = None  # np.ndarray, or pd.DataFrame when the model has no preprocessing step

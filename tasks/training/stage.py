@@ -9,7 +9,6 @@ import json
 import mlflow
 import numpy as np
 import pandas as pd
-from sklearn import metrics as skm
 from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
@@ -22,21 +21,9 @@ from tasks.frames import binary_target, load_inputs
 from tasks.modeling import ModelRef, build_model, log_model
 from tasks.result import StageOutput
 from tasks.training.checks import CHECKS
-from tasks.training.inputs import TrainingInputs
+from tasks.training.inputs import TrainingInputs, score
 
-SCORERS = {
-    "roc_auc": lambda y, p: skm.roc_auc_score(y, p),
-    "average_precision": lambda y, p: skm.average_precision_score(y, p),
-    "accuracy": lambda y, p: skm.accuracy_score(y, p >= 0.5),
-    "f1": lambda y, p: skm.f1_score(y, p >= 0.5, zero_division=0.0),
-}
-
-
-def score(metric: str, y: np.ndarray, p: np.ndarray) -> float:
-    """`metric` of positive-class scores `p` against labels `y`; a ranking metric on one class is NaN."""
-    if len(np.unique(y)) < 2 and metric in ("roc_auc", "average_precision"):
-        return float("nan")
-    return float(SCORERS[metric](y, p))
+__all__ = ["run", "score", "validation_split"]
 
 
 def validation_split(
@@ -110,6 +97,7 @@ def run(ctx: StageContext) -> StageOutput:
         timestamp=inputs.timestamp,
         model_features=Xf if pre is not None else None,
         validated_sha256=manifest.get("sha256") if pre is not None else None,
+        model_inputs=Xf,
     )
     checked = ctx.run_checks(CHECKS, x)
     metrics = {

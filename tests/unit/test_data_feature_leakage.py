@@ -95,3 +95,69 @@ def test_single_feature_auc_is_cross_validated() -> None:
     assert single_feature_auc(bin_codes(pd.Series(y * 1.0)), y, folds) == 1.0
     unique = bin_codes(pd.Series([f"id{k}" for k in range(len(y))]))
     assert abs(single_feature_auc(unique, y, folds) - 0.5) < 0.02
+
+
+def labelled(rows: int = 4000, rate: float = 0.4, seed: int = 2) -> tuple[pd.DataFrame, pd.Series, np.random.Generator]:
+    rng = np.random.default_rng(seed)
+    y = pd.Series((rng.random(rows) < rate).astype("int64"), name="y")
+    df = pd.DataFrame({"at": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(np.arange(rows), unit="h")})
+    return df, y, rng
+
+
+def test_a_binary_flag_equal_to_the_label_in_95_percent_of_rows_fails() -> None:
+    """A 0/1 column set downstream of the outcome, equal to the label in 95% of rows: measured on its two
+    values (quantile bins would put every row in one bin and score 0.5), AUC about 0.95: a fail naming it. At
+    a rare label (5%) too."""
+    for rate in (0.4, 0.05):
+        df, y, rng = labelled(rate=rate)
+        df["flag"] = np.where(rng.random(len(y)) < 0.95, y, 1 - y)
+        result = run(df, y, ["flag"])
+        assert result.measurements["feature_leakage"].aucs["flag"] > 0.9
+        assert [(f.severity, f.columns) for f in result.findings] == [(Severity.fail, ["flag"])]
+
+
+def test_a_five_valued_score_that_encodes_the_label_fails() -> None:
+    """A 0-4 damage score recorded after the outcome (0 for negatives, 1-4 for positives, 7% of rows at
+    random): measured per value, AUC above 0.95, a fail (quantile bins merged 0 with 1: 0.85, a warning)."""
+    df, y, rng = labelled()
+    told = np.where(y == 1, rng.integers(1, 5, len(y)), 0)
+    df["damage"] = np.where(rng.random(len(y)) < 0.93, told, rng.integers(0, 5, len(y))).astype("int64")
+    result = run(df, y, ["damage"])
+    assert result.measurements["feature_leakage"].aucs["damage"] > 0.95
+    assert [(f.severity, f.columns) for f in result.findings] == [(Severity.fail, ["damage"])]
+
+
+def test_an_amount_known_only_after_the_outcome_is_measured_beyond_its_zeros() -> None:
+    """An amount billed only to positives (0 for every other row): the zeros are one value of their own and
+    the amounts are binned, so the leak shows (AUC near 1), where quantile bins mixing zeros and small amounts
+    blurred it."""
+    df, y, rng = labelled(rate=0.06)
+    df["billed"] = np.where((y == 1) & (rng.random(len(y)) > 0.05), rng.lognormal(4.8, 0.3, len(y)).round(2), 0.0)
+    result = run(df, y, ["billed"])
+    assert result.measurements["feature_leakage"].aucs["billed"] > 0.9
+    assert result.findings[0].severity is Severity.fail
+
+
+def test_honest_binary_and_few_valued_features_are_quiet() -> None:
+    """A 0/1 feature and a 5-valued one that shift the label rate honestly (a few points per value) are
+    measured on their values and stay below the warn limit: one info line."""
+    df, _, rng = labelled()
+    student = rng.integers(0, 2, len(df))
+    kids = rng.integers(0, 5, len(df))
+    logit = -0.5 + 0.4 * student - 0.15 * kids
+    y = pd.Series((rng.random(len(df)) < 1 / (1 + np.exp(-logit))).astype("int64"), name="y")
+    df = df.assign(student=student, kids=kids)
+    result = run(df, y, ["student", "kids"])
+    aucs = result.measurements["feature_leakage"].aucs
+    assert [f.severity for f in result.findings] == [Severity.info]
+    assert 0.52 < aucs["student"] < 0.7 and 0.52 < aucs["kids"] < 0.7
+
+
+def test_bin_codes_keep_few_values_and_heavy_values_apart() -> None:
+    """A 0/1 column gets two codes, a 5-valued one five, missing values one more; a many-valued column with a
+    heavy zero gets the zero alone and quantile bins over the rest."""
+    assert len(np.unique(bin_codes(pd.Series([0, 1] * 50)))) == 2
+    assert len(np.unique(bin_codes(pd.Series([1.0, 2.0, 3.0, 4.0, 5.0, None] * 20)))) == 6
+    amounts = pd.Series([0.0] * 500 + list(np.linspace(1.0, 100.0, 500)))
+    codes = bin_codes(amounts)
+    assert len(np.unique(codes[:500])) == 1 and codes[0] not in set(codes[500:])

@@ -1,5 +1,7 @@
 """Target logic changed: a training snapshot against the reference label profile (relabelled rows, label
-rate, relation to the most related features); quiet on a snapshot made the same way."""
+rate, relation to the most related features); each labelled batch against training's rule (its rate beyond
+what a shift of its rows carries, its relation beyond the rate); quiet on snapshots and batches made the same
+way, shifted or not."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import pandas as pd
 
 from tasks.data import target_logic_changed
 from tasks.data.inputs import Baseline, Suite
-from tasks.data.target_logic_changed import build_profile, ranked_bins
+from tasks.data.target_logic_changed import build_profile, crossfit, ranked_bins, rows_moved, training_cut
 from tasks.result import Finding, Severity
 from tests.checking import findings
 from tests.data_inputs import data_inputs
@@ -104,3 +106,129 @@ def test_ranked_bins_keep_ties_together_and_missing_apart() -> None:
     """Deciles of rank: equal values share a bin, missing values get their own."""
     bins = ranked_bins(pd.Series([0.0, 0.0, 0.0, 1.0, 2.0, np.nan]))
     assert bins.iloc[0] == bins.iloc[1] == bins.iloc[2] and bins.iloc[5] == "(missing)"
+
+
+# ---- labelled batches against training's rule ----------------------------------------------------------------
+
+TEST, CURRENT = 1_000_000, 2_000_000  # id ranges: batches hold other rows than training
+
+
+def batches_of(train: pd.DataFrame, batches: dict[str, pd.DataFrame], md5: str = "a" * 32) -> list[Finding]:
+    """The check on a first run (profile recorded from this training snapshot) with labelled batches; returns
+    the batches' findings (the training snapshot's comes first and is dropped)."""
+    profile = profile_of(train)
+    x = data_inputs(
+        train.drop(columns="delay"),
+        {name: df.drop(columns="delay", errors="ignore") for name, df in batches.items()},
+        target="late",
+        id="id",
+        baseline=baseline(profile, md5),
+        train_md5="a" * 32,
+    )
+    return findings(target_logic_changed, x)[1:]
+
+
+def test_clean_batches_with_covariate_and_label_shift_are_quiet() -> None:
+    """A current batch with more late-evening flights (covariate shift) and half its late flights dropped
+    (label shift), next to a clean test set: the rate moves, but as far as its rows carry it, and the label
+    follows the inputs as in training: both quiet."""
+    current = snapshot(3000, seed=2, start=CURRENT)
+    evening = np.random.default_rng(5).random(len(current)) < 0.4
+    current.loc[evening, "hour"] = np.random.default_rng(6).integers(18, 24, int(evening.sum()))
+    current["delay"] = np.random.default_rng(2).normal(0, 20, len(current)) + 1.5 * (current["hour"] - 14)
+    current["delay"] += np.where(current["kind"] == "a", 8, 0)
+    current["late"] = (current["delay"] > 15.0).astype("int64")
+    current = current[(current["late"] == 0) | (np.random.default_rng(0).random(len(current)) < 0.5)]
+    test, now = batches_of(snapshot(), {"test": snapshot(3000, seed=1, start=TEST), "current": current})
+    assert test.severity is Severity.info and now.severity is Severity.info, now.message
+    assert now.message.startswith("current: labels vs training's rule")
+
+
+def test_a_batch_labelled_by_another_threshold_fails_on_its_rate() -> None:
+    """The same kind of rows labelled late above 0 minutes instead of 15: the rate nearly doubles while the
+    rows stay put, so no shift carries it."""
+    [finding] = batches_of(snapshot(), {"current": snapshot(3000, seed=2, threshold=0.0, start=CURRENT)})
+    assert finding.severity is Severity.fail, finding.message
+    assert finding.evidence["rate"]["cohen_h"] > 0.4 and finding.evidence["severities"]["rate"] == "fail"
+
+
+def test_a_relabelled_segment_fails_on_the_relation_naming_its_column() -> None:
+    """Every flight of kind 'c' (20% of rows) labelled late: the label no longer follows the inputs as in
+    training in that segment; the finding names `kind` and the bin."""
+    current = snapshot(3000, seed=2, start=CURRENT)
+    current.loc[current["kind"] == "c", "late"] = 1
+    [finding] = batches_of(snapshot(), {"current": current})
+    assert finding.severity is Severity.fail and finding.columns == ["kind"], finding.message
+    assert finding.evidence["severities"]["relation"] == "fail" and "`kind` c:" in finding.message
+
+
+def test_two_warnings_make_a_fail() -> None:
+    """Kind 'a' flights (half the rows) late only above 30 minutes: a moderate rate change and a moderate
+    relation change, each only a warning, together two independent signs: a fail."""
+    current = snapshot(3000, seed=2, start=CURRENT)
+    segment = current["kind"] == "a"
+    current.loc[segment, "late"] = (current.loc[segment, "delay"] > 30).astype("int64")
+    [finding] = batches_of(snapshot(), {"current": current})
+    assert finding.evidence["severities"] == {"rate": "warn", "relation": "warn"}
+    assert finding.severity is Severity.fail and "two independent signs" in finding.message
+
+
+def test_training_relabelled_on_a_first_run_shows_in_the_test_set() -> None:
+    """A first run (profile recorded from this very snapshot, so the snapshot comparison is 0) whose training
+    labels use another threshold than the trusted test set: the test set's labels fail against training's rule."""
+    [test] = batches_of(snapshot(threshold=0.0), {"test": snapshot(3000, seed=1, start=TEST)})
+    assert test.severity is Severity.fail and test.message.startswith("test:"), test.message
+
+
+def test_noisy_training_labels_do_not_read_as_another_rule() -> None:
+    """20% of training labels flipped, a clean test set: its labels follow the inputs more sharply than
+    training's (label_noise's to judge), which this check absorbs; quiet."""
+    train = snapshot()
+    flip = np.random.default_rng(7).random(len(train)) < 0.2
+    train.loc[flip, "late"] = 1 - train.loc[flip, "late"]
+    [test] = batches_of(train, {"test": snapshot(3000, seed=1, start=TEST)})
+    assert test.severity is Severity.info and test.evidence["relation"]["slope"] > 1.0, test.message
+
+
+def test_an_unlabelled_current_batch_is_not_compared() -> None:
+    """Traffic without labels: said so, not passed."""
+    [finding] = batches_of(snapshot(), {"current": snapshot(500, seed=2, start=CURRENT).drop(columns="late")})
+    assert finding.severity is Severity.info and "not compared" in finding.message
+
+
+def test_crossfit_cancels_what_the_halves_do_not_share() -> None:
+    """Bin 'a' (half the rows, 40% expected) at 60% in the first half and 20% in the second (one day's cause,
+    not a rule): the cross-fitted square is negative; at 60% in both halves it is the bin's share times its
+    squared Cohen's h, 0.5 x 0.40^2 = 0.08."""
+    bins = np.array(["a"] * 200 + ["b"] * 200)
+    first = np.tile(np.r_[np.ones(50, bool), np.zeros(50, bool)], 4)
+    expected = np.full(400, 0.4)
+    y = np.zeros(400, dtype="int64")
+    a_first, a_second = np.flatnonzero((bins == "a") & first), np.flatnonzero((bins == "a") & ~first)
+    y[a_first[:60]] = 1  # 60% in the first half of bin a
+    y[a_second[:20]] = 1  # 20% in the second
+    b = np.flatnonzero(bins == "b")
+    y[b[::5]] = 1
+    y[b[1::5]] = 1  # bin b: 40%, as expected
+    assert crossfit(bins, y, expected, first).value < 0
+    y[a_second[:60]] = 1  # now 60% in both halves
+    both = crossfit(bins, y, expected, first)
+    assert 0.07 < both.value < 0.09 and both.worst is not None and both.worst.bin == "a"
+
+
+def test_training_cut_puts_a_batch_into_training_bins() -> None:
+    """Bins are training's: a value beyond training's range falls into the last decile, an unseen category
+    into `(other)`, a missing value apart, a column the batch lacks is missing."""
+    train = pd.DataFrame({"x": np.arange(100.0), "k": ["u"] * 60 + ["v"] * 40})
+    batch = pd.DataFrame({"x": [5.0, 1e6, np.nan], "k": ["u", "w", None]})
+    by_x, by_k = training_cut(train, "x")(batch), training_cut(train, "k")(batch)
+    assert by_x[1] == training_cut(train, "x")(train.tail(1))[0] and by_x[2] == "(missing)"
+    assert list(by_k) == ["u", "(other)", "(missing)"]
+    assert list(training_cut(train, "x")(batch.drop(columns="x"))) == ["(missing)"] * 3
+
+
+def test_rows_moved_ignores_sampling_and_sees_a_shift() -> None:
+    """A sample of training's own scores has not moved (sampling alone is taken out); scores raised by 0.1 have."""
+    scores = np.random.default_rng(0).beta(2, 5, 20_000)
+    assert rows_moved(scores, scores[:500], seed=0) < 0.01
+    assert 0.08 < rows_moved(scores, scores[:500] + 0.1, seed=0) < 0.12
