@@ -17,7 +17,10 @@ from pathlib import Path
 from tasks.errors import ConfigError
 from tasks.params import STAGES, load_params
 
+# Defaults a user's own environment may override: telemetry off, and a Prefect temporary server given time to
+# start on a busy machine (Prefect's 20 s is not enough at a load of 3 on 2 cores; a healthy start takes ~5 s).
 OFFLINE_ENV = {
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "DO_NOT_TRACK": "1",

@@ -10,6 +10,7 @@ _HOME = Path(tempfile.mkdtemp(prefix="glassbox-prefect-"))
 for key, value in {
     "PREFECT_HOME": str(_HOME),
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",  # as flows/cli.py: a busy machine starts slowly
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "DO_NOT_TRACK": "1",
