@@ -19,6 +19,7 @@ from tasks.data import (
     duplicate_rows,
     feature_leakage,
     inconsistent_values,
+    joint_shift,
     label_noise,
     label_shift,
     missing_spike,
@@ -92,4 +93,5 @@ CHECKS = checks_of(
     target_logic_changed,
     label_shift,
     covariate_shift,
+    joint_shift,
 )

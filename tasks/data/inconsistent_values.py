@@ -48,7 +48,12 @@ if TYPE_CHECKING:
     from tasks.data.inputs import DataInputs
 
 SHOWN = 6  # variants named per group
-_IGNORED = re.compile(r"[\W_]+")
+# Ignored when values are compared: case, spaces and separating punctuation ("U.A.", "new-york", "a_b"). Kept:
+# symbols that change what a value says (">16years" is not "16years", "C+" not "C", "<50K" not "50K") and a minus
+# that signs a number ("-1" is not "1") or a decimal point ("3.5" is not "35"), marked first as U+2212 / U+2024.
+_SIGN = re.compile(r"(?<![\w.])-(?=\d)")
+_DECIMAL = re.compile(r"(?<=\d)\.(?=\d)")
+_IGNORED = re.compile(r"[^\w<>=+%$\u20ac\u00a3\u00a5#&@*~^|!?\u2212\u2024]|_")
 
 
 class Params(checks.CheckParams):
@@ -243,8 +248,9 @@ class Measurement(checks.Measurement):
 
 
 def spelling_key(value: object) -> str:
-    """What is left of a value once case, spaces and punctuation are ignored."""
-    return _IGNORED.sub("", str(value).casefold())
+    """What is left of a value once case, spaces and separating punctuation are ignored (symbols that change its
+    meaning, such as > + % or a minus sign, are kept)."""
+    return _IGNORED.sub("", _DECIMAL.sub("\u2024", _SIGN.sub("\u2212", str(value).casefold())))
 
 
 def spelling_variants(train: pd.Series, batch: pd.Series) -> tuple[int, dict[str, list[str]]]:

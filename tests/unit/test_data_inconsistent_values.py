@@ -1,9 +1,11 @@
-"""Inconsistent values: one category spelled several ways, and a numeric column at another power of ten."""
+"""Inconsistent values: one category spelled several ways, a numeric column at another power of ten, and a unit
+change by any factor in a share of a batch's rows."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tasks.data import inconsistent_values
 from tasks.data.inconsistent_values import scale_factor, spelling_variants
@@ -85,3 +87,86 @@ def test_a_column_standardized_on_one_side_is_not_a_unit_change() -> None:
     batch = frame(seed=1)
     batch["temp"] = (batch["temp"] - batch["temp"].mean()) / batch["temp"].std()
     assert [f.severity for f in check(frame(seed=0), batch)] == [Severity.info]
+
+
+def measured(train: np.ndarray, batch: np.ndarray) -> list[Finding]:
+    """The check on one numeric column `x` (training against one current batch): its non-info findings."""
+    x = data_inputs(pd.DataFrame({"x": train}), {"current": pd.DataFrame({"x": batch})}, target="none", numeric=["x"])
+    return [f for f in findings(inconsistent_values, x) if f.severity is not Severity.info]
+
+
+def in_half(values: np.ndarray, factor: float, seed: int = 9) -> np.ndarray:
+    """`values` with half of the rows (drawn at random) times `factor`: one of two sites in another unit."""
+    out = values.copy()
+    out[np.random.default_rng(seed).random(len(out)) < 0.5] *= factor
+    return out
+
+
+def test_heights_in_centimetres_in_half_the_rows_are_a_unit_change() -> None:
+    """Heights in inches (normal 67 / 4); one of two sites sends centimetres: x2.54 in half of the batch's rows.
+    A fail naming the column, the factor, the share and the units it converts between."""
+    rng = np.random.default_rng(0)
+    [found] = measured(rng.normal(67, 4, 6000), in_half(rng.normal(67, 4, 3000), 2.54))
+    assert found.severity is Severity.fail and found.columns == ["x"]
+    assert found.evidence["kind"] == "partial_scale" and found.evidence["scale_factor"] == pytest.approx(2.54, rel=0.01)
+    assert found.evidence["share"] == pytest.approx(0.5, abs=0.05)
+    assert "2.54 times" in found.message and "inches to centimetres" in found.message
+
+
+def test_weights_in_kilograms_in_half_the_rows_are_a_unit_change() -> None:
+    """Weights in pounds (log-normal around 170); half of the batch in kilograms: x0.4536, named as such."""
+    rng = np.random.default_rng(0)
+    [found] = measured(rng.lognormal(np.log(170), 0.2, 6000), in_half(rng.lognormal(np.log(170), 0.2, 3000), 0.4536))
+    assert found.columns == ["x"] and found.evidence["scale_factor"] == pytest.approx(0.4536, rel=0.01)
+    assert "0.4536 times" in found.message and "pounds to kilograms" in found.message
+
+
+def test_a_broad_skewed_column_is_caught_at_a_factor_too() -> None:
+    """A broad gamma column (cv 0.5: the two halves overlap) x2.54 in half of the rows: still told from every
+    natural explanation at these sizes (6000 / 3000 rows)."""
+    rng = np.random.default_rng(0)
+    [found] = measured(rng.gamma(4.0, 40.0, 6000), in_half(rng.gamma(4.0, 40.0, 3000), 2.54))
+    assert found.evidence["scale_factor"] == pytest.approx(2.54, rel=0.02)
+
+
+@pytest.mark.parametrize(
+    "story",
+    ["price tiers 30% -> 60% premium", "children 30% -> 60%", "two modes both moving", "whole batch x1.3"],
+)
+def test_honest_bimodal_and_rescaled_columns_are_not_unit_changes(story: str) -> None:
+    """Columns with two honest modes (a premium tier at ~2.5x the basic price; children and adults) whose mix
+    changes, modes that both move, a whole batch 30% larger: each is training reweighted, shifted or rescaled,
+    never a scaled copy in part of the rows. No finding."""
+    rng = np.random.default_rng(0)
+
+    def two_modes(n: int, share: float, low: tuple[float, float], high: tuple[float, float]) -> np.ndarray:
+        second = rng.random(n) < share
+        return np.where(second, rng.normal(*high, n), rng.normal(*low, n))
+
+    train, batch = {
+        "price tiers 30% -> 60% premium": (
+            np.exp(two_modes(6000, 0.3, (np.log(100), 0.15), (np.log(250), 0.15))),
+            np.exp(two_modes(3000, 0.6, (np.log(100), 0.15), (np.log(250), 0.15))),
+        ),
+        "children 30% -> 60%": (
+            two_modes(6000, 0.3, (40, 8), (12, 3)).clip(1),
+            two_modes(3000, 0.6, (40, 8), (12, 3)).clip(1),
+        ),
+        "two modes both moving": (two_modes(6000, 0.5, (20, 3), (50, 6)), two_modes(3000, 0.5, (23, 3), (55, 6))),
+        "whole batch x1.3": (rng.lognormal(np.log(170), 0.2, 6000), rng.lognormal(np.log(170), 0.2, 3000) * 1.3),
+    }[story]
+    assert measured(train, batch) == []
+
+
+def test_a_column_centred_on_zero_is_not_judged_for_a_partial_factor() -> None:
+    """On a column of both signs a factor is a change of spread, which nature makes too: left to covariate shift."""
+    rng = np.random.default_rng(0)
+    assert measured(rng.normal(0, 8, 6000), in_half(rng.normal(0, 8, 3000), 2.54)) == []
+
+
+def test_symbols_that_change_a_value_are_not_spelling() -> None:
+    """'>16years' is not '16years', '-1' not '1', '3.5' not '35', 'C+' not 'C'; 'U.A.' still is 'ua'."""
+    for a, b in ((">16years", "16years"), ("-1", "1"), ("3.5", "35"), ("C+", "C")):
+        assert spelling_variants(pd.Series([a, b] * 5), pd.Series([a, b])) == (0, {})
+    rows, groups = spelling_variants(pd.Series(["UA"] * 9), pd.Series(["U.A.", "UA", "ua"]))
+    assert rows == 2 and groups == {"UA": ["U.A.", "ua"]}
