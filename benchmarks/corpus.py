@@ -355,6 +355,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--results", default="corpus-results", help="results file name in --data, without extension")
     ap.add_argument("--no-run", action="store_true", help="score the reports already in the scenario folders")
+    ap.add_argument(
+        "--resume",
+        action="store_true",
+        help="run only the scenarios without a finished run (an exit code recorded); the table scores them all",
+    )
     ap.add_argument("--note", action="append", default=[], help="a line for the results' header (repeatable)")
     args = ap.parse_args(argv)
     glassbox = args.glassbox or default_glassbox()
@@ -372,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         folder = args.data / meta["scenario"]
         if args.no_run and not (folder / "reports" / "corpus-run.json").is_file():
             return None  # never run
-        if args.no_run:
+        if args.no_run or (args.resume and isinstance(recorded_run(folder)[0], int)):
             code, seconds = recorded_run(folder)
         else:
             code, seconds = run_scenario(folder, glassbox, args.until, args.timeout, args.stall)
