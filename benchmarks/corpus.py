@@ -8,11 +8,12 @@ it, scored against what was planted.
         --code /tmp/old --data /tmp/old-corpus --results before
 
 Each scenario is a first run on a fresh project: everything but what build.py wrote (the three parquet files,
-params.yaml, scenario.json) is removed, then `glassbox run --params params.yaml --out reports` runs in the scenario
-folder and the scenario is scored from the report it writes, reports/report.json. One Prefect home per worker slot
-(parallel runs share no Prefect database; the temporary server's migrations run once per slot) and a Prefect
-startup timeout that survives a busy machine. A run that outlives `--timeout`, or writes no output for `--stall`
-seconds, is killed with its process group and reported as such (`timeout` / `hung`, never as a verdict).
+params.yaml, scenario.json) is removed, the folder is made a git repository of its own with those files committed
+(a user's project; `--no-git` leaves it as found), then `glassbox run --params params.yaml --out reports` runs in
+the scenario folder and the scenario is scored from the report it writes, reports/report.json. One Prefect home
+per worker slot (parallel runs share no Prefect database; the temporary server's migrations run once per slot) and
+a Prefect startup timeout that survives a busy machine. A run that outlives `--timeout`, or writes no output for
+`--stall` seconds, is killed with its process group and reported as such (`timeout` / `hung`, never a verdict).
 `--until LAYER` is a faster development mode, NOT the real measurement: it runs the stages one by one with
 `glassbox stage` (what dvc.yaml calls) up to LAYER, stopping where a gate fails.
 
@@ -59,9 +60,32 @@ def default_glassbox() -> list[str]:
 def fresh(folder: Path) -> None:
     """A first run: remove whatever an earlier run left (store, suites, reports, baselines, logs)."""
     for path in folder.iterdir():
-        if path.name in BUILT:
+        if path.name in BUILT or path.name == ".git":
             continue
         shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink(missing_ok=True)
+
+
+def own_repository(folder: Path) -> None:
+    """The project is a git repository of its own with the user's files committed, as a user's project is: the
+    provenance glassbox records (commit, clean tree) is the project's, not that of a repository the corpus
+    happens to sit in (glassbox's own, dirty while it is being worked on), nor missing (a folder outside git)."""
+    if (folder / ".git").is_dir():
+        return
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "corpus",
+        "GIT_AUTHOR_EMAIL": "corpus@example.invalid",
+        "GIT_COMMITTER_NAME": "corpus",
+        "GIT_COMMITTER_EMAIL": "corpus@example.invalid",
+        "GIT_AUTHOR_DATE": "2017-01-01T00:00:00+00:00",
+        "GIT_COMMITTER_DATE": "2017-01-01T00:00:00+00:00",
+    }
+    for cmd in (
+        ["git", "init", "-q"],
+        ["git", "add", "--", *sorted(n for n in BUILT - {"scenario.json"} if (folder / n).is_file())],
+        ["git", "commit", "-q", "--no-verify", "--no-gpg-sign", "-m", "the project's data and params"],
+    ):
+        subprocess.run(cmd, cwd=folder, env=env, check=True, capture_output=True, timeout=120)
 
 
 def _wait(proc: subprocess.Popen, log: Path, deadline: float, stall_s: float) -> tuple[int | None, str]:
@@ -85,10 +109,12 @@ def _wait(proc: subprocess.Popen, log: Path, deadline: float, stall_s: float) ->
 
 
 def run_scenario(
-    folder: Path, glassbox: list[str], until: str | None, timeout_s: float, stall_s: float
+    folder: Path, glassbox: list[str], until: str | None, timeout_s: float, stall_s: float, own_repo: bool = True
 ) -> tuple[int | str, float]:
     """A first run on a fresh project; returns the exit code (or `timeout` / `hung`) and the wall time."""
     fresh(folder)
+    if own_repo:
+        own_repository(folder)
     slot = threading.current_thread().name.rsplit("_", 1)[-1]
     env = {
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": PREFECT_STARTUP_S,
@@ -360,6 +386,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run only the scenarios without a finished run (an exit code recorded); the table scores them all",
     )
+    ap.add_argument(
+        "--no-git",
+        action="store_true",
+        help="run each scenario as found, not as a git repository of its own (provenance: whatever encloses it)",
+    )
     ap.add_argument("--note", action="append", default=[], help="a line for the results' header (repeatable)")
     args = ap.parse_args(argv)
     glassbox = args.glassbox or default_glassbox()
@@ -368,19 +399,32 @@ def main(argv: list[str] | None = None) -> int:
     if not metas:
         print(f"no scenarios in {args.data}: run benchmarks/corpus/build.py first", file=sys.stderr)
         return 2
+    if not args.no_run and not (args.code / "flows" / "cli.py").is_file():
+        print(f"--code {args.code} holds no glassbox (flows/cli.py)", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     at_start = None if args.no_run else git_state(args.code)
     if at_start:
         print(_state_line("start", at_start), file=sys.stderr, flush=True)
 
+    gone: list[str] = []  # set when the code under test vanished: no later run can be trusted
+
     def one(meta: dict) -> dict | None:
         folder = args.data / meta["scenario"]
+        if gone and not args.no_run:
+            return None
         if args.no_run and not (folder / "reports" / "corpus-run.json").is_file():
             return None  # never run
         if args.no_run or (args.resume and isinstance(recorded_run(folder)[0], int)):
             code, seconds = recorded_run(folder)
         else:
-            code, seconds = run_scenario(folder, glassbox, args.until, args.timeout, args.stall)
+            code, seconds = run_scenario(folder, glassbox, args.until, args.timeout, args.stall, not args.no_git)
+            if not (args.code / "flows" / "cli.py").is_file():
+                # an import path that no longer exists falls back silently to whatever glassbox is installed
+                gone.append(meta["scenario"])
+                (folder / "reports" / "corpus-run.json").unlink(missing_ok=True)
+                print(f"{args.code} vanished during {meta['scenario']}: stopping", file=sys.stderr, flush=True)
+                return None
         path = folder / "reports" / "report.json"  # `--out reports`: the run's own report
         report = json.loads(path.read_text()) if path.is_file() else None
         row = score(meta, report, code, folder / "glassbox.log") | {"time_s": seconds}
@@ -394,6 +438,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with ThreadPoolExecutor(max_workers=max(1, args.jobs), thread_name_prefix="worker") as pool:
         rows = [r for r in pool.map(one, metas) if r is not None]
+    if gone:
+        print(f"stopped: {args.code} vanished during {gone[0]}; the table holds the runs before it", file=sys.stderr)
     at_end = None if args.no_run else git_state(args.code)
     elapsed = time.perf_counter() - started
     closing = summary(rows)
@@ -406,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         how = [
             f"glassbox: `{shlex.join(glassbox)}`; --jobs {args.jobs}; --timeout {args.timeout:.0f} s; "
-            f"--stall {args.stall:.0f} s; wall time {elapsed / 60:.1f} min",
+            f"--stall {args.stall:.0f} s; {'--no-git; ' if args.no_git else ''}wall time {elapsed / 60:.1f} min",
             "",
             f"- {_state_line('start', at_start)}",
             f"- {_state_line('end', at_end)}",

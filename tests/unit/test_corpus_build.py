@@ -4,6 +4,7 @@ says, deterministically, without touching its inputs; and the params.yaml build.
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 
@@ -197,6 +198,9 @@ def test_runner_kills_a_silent_run_and_says_hung(tmp_path):
     code, seconds = r.run_scenario(folder, cmd, None, timeout_s=60, stall_s=1)
     assert code == "hung" and seconds < 30
     assert not (folder / "stale.db").exists() and (folder / "params.yaml").exists()
+    # the project is a git repository of its own, its files committed: glassbox's provenance is the project's
+    tracked = subprocess.run(["git", "ls-files"], cwd=folder, capture_output=True, text=True, check=True).stdout
+    assert tracked.split() == ["params.yaml"]
     assert "no output for --stall" in (folder / "glassbox.log").read_text()
 
 
