@@ -124,6 +124,20 @@ class ModelRef:
         return cls(**json.loads(path.read_text()))
 
 
+def signature_example(X: pd.DataFrame, rows: int = 5) -> pd.DataFrame:
+    """The rows the signature is inferred from, typed as the server must accept them: an integer column that
+    can hold missing values (pandas' nullable Int64, or nulls present) is signed as double, since a JSON null
+    cannot be cast to int64 and the server would refuse every request carrying one (ints widen to doubles)."""
+    example = X.head(rows).copy()
+    for c in X.columns:
+        s = X[c]
+        if pd.api.types.is_integer_dtype(s.dtype) and (
+            pd.api.types.is_extension_array_dtype(s.dtype) or bool(s.isna().any())
+        ):
+            example[c] = example[c].astype("float64")
+    return example
+
+
 def log_model(pipe: Pipeline, X_example: pd.DataFrame, name: str = "model") -> Any:
     """Log with skops (no pickle) and a predict_proba pyfunc, so the served model answers scores."""
     import mlflow
@@ -131,7 +145,7 @@ def log_model(pipe: Pipeline, X_example: pd.DataFrame, name: str = "model") -> A
     from mlflow.models import infer_signature
 
     trusted = skops.io.get_untrusted_types(data=skops.io.dumps(pipe))  # our own freshly trained model
-    example = X_example.head(5)
+    example = signature_example(X_example)
     signature = infer_signature(example, pipe.predict_proba(example))
     return mlflow.sklearn.log_model(
         pipe,

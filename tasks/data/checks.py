@@ -39,7 +39,7 @@ MOVED: dict[str, str] = {
     "max_categories": "category_set.max_categories",
     "covariate_shift_numeric": "covariate_shift.numeric",
     "covariate_shift_categorical": "covariate_shift.categorical",
-    "leakage_auc": "feature_leakage.auc",
+    "leakage_auc": "feature_leakage.separation",
     "identifier_share": "feature_leakage.identifier_share",
     "after_timestamp_share": "feature_leakage.after_timestamp_share",
     "label_noise_excess": "label_noise.excess",

@@ -52,7 +52,7 @@ FAULTS: dict[str, Fault] = {
             "data",
             "feature_leakage",
             "a feature encodes the target (near-perfect alone)",
-            extra_features=("dep_delay",),
+            extra_features=("arr_delay",),
             there_from_day_one=True,
         ),
         _f("schema_change", "data", "schema_change", "a column renamed, dropped, added or its type changed"),

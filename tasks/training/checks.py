@@ -1,6 +1,7 @@
 """The training layer's settings and its checks, in diagnostic order: the root causes first. A test set that
 training has seen (or whose future it has seen) voids every score, so the split checks come first; then that
-the model is fitted on the validated features; then the fits themselves (reproducible, generalising)."""
+the model is fitted on the validated features; then whether the classes it is fitted on are balanced or handled;
+then the fits themselves (reproducible, generalising)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pydantic import Field
 
 from tasks.checks import CheckParams, checks_of
 from tasks.training import (
+    class_imbalance,
     features_match,
     nondeterministic_training,
     overfitting,
@@ -43,4 +45,6 @@ class Settings(CheckParams):
     )
 
 
-CHECKS = checks_of(split_overlap, temporal_overlap, features_match, nondeterministic_training, overfitting)
+CHECKS = checks_of(
+    split_overlap, temporal_overlap, features_match, class_imbalance, nondeterministic_training, overfitting
+)

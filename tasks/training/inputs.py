@@ -37,7 +37,8 @@ class TrainingInputs:
     `score`). `model_inputs` is what the estimator read, one row per training row: the shipped preprocessing's
     output, or the raw feature frame when the model has no preprocessing step (checks fit their own reference
     models on its fit rows). `model_features` is that matrix when there is a preprocessing step (None otherwise)
-    and `validated_sha256` the fingerprint the features layer recorded for it.
+    and `validated_sha256` the fingerprint the features layer recorded for it. `model` is the fitted candidate
+    pipeline (preprocessing and estimator), for checks that read how it is configured.
     """
 
     train: pd.DataFrame
@@ -56,3 +57,4 @@ class TrainingInputs:
     model_features: np.ndarray | None = None
     validated_sha256: str | None = None
     model_inputs: Any = None  # np.ndarray, or pd.DataFrame when the model has no preprocessing step
+    model: Any = None  # sklearn Pipeline

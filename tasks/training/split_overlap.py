@@ -1,10 +1,17 @@
 """Split overlap: rows of the trusted test set that are also training rows. Every score on such rows measures
 memory, not generalisation, so a leak of test rows into training flatters the candidate and voids its
 comparison with the champion. Checked by key (`inputs.id`) and by a hash of the feature and target columns
-(a copied row whose id was regenerated does not hide)."""
+(a copied row whose id was regenerated does not hide).
+
+Without a key, a test row can match a training row by nature (few-valued columns): under no leak the share of
+test rows with a training twin estimates the same thing as the share of training rows with a twin within
+training, so only their difference beyond its sampling error (both samples' binomial errors) is judged. A
+small leak into a table whose rows mostly repeat anyway cannot be told from that, and the finding says how large
+a leak could hide there."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,6 +38,11 @@ class Params(checks.CheckParams):
         "the share of training rows that repeat within training (rows repeat naturally when columns take few "
         "values)",
     )
+    sigmas: float = Field(
+        3.0,
+        ge=0.0,
+        description="standard errors (binomial, from the test and training sizes) the row excess must also exceed",
+    )
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,7 @@ class Measurement(checks.Measurement):
     either: int
     hashed_columns: tuple[str, ...]
     training_twin_share: float  # share of training rows with an identical twin within training
+    train_rows: int
     examples: tuple[str, ...]  # keys (or test row labels) of overlapping rows
 
     @property
@@ -60,6 +73,20 @@ class Measurement(checks.Measurement):
     def row_excess(self) -> float:
         """The full-row share beyond what training's own repetition explains."""
         return max(0.0, self.by_row_hash_share - self.training_twin_share)
+
+    @property
+    def noise(self) -> float:
+        """Standard error of the excess when nothing leaked: the two shares' binomial errors."""
+        p = self.training_twin_share
+        if not self.test_rows or not self.train_rows:
+            return 0.0
+        return math.sqrt(p * (1 - p) * (1 / self.test_rows + 1 / self.train_rows))
+
+    def hidden_leak(self, sigmas: float) -> float:
+        """The share of test rows that could be copied into training unseen: a copied row adds to the excess
+        only when it would have had no twin by nature (1 - twin share of them)."""
+        room = 1.0 - self.training_twin_share
+        return min(1.0, sigmas * self.noise / room) if room > 0 else 1.0
 
     def metrics(self) -> dict[str, float]:
         return {"by_key_share": self.by_key_share, "row_excess": self.row_excess}
@@ -108,19 +135,29 @@ def measure(x: TrainingInputs, p: Params) -> Measurement:
         either=int(either.sum()),
         hashed_columns=tuple(columns),
         training_twin_share=natural,
+        train_rows=len(train),
         examples=tuple(examples.head(EXAMPLES).tolist()),
     )
 
 
 def judge(m: Measurement, p: Params) -> list[Finding]:
     """The worse of the two verdicts: a shared key, or identical rows beyond training's own repetition."""
-    severity = max(p.key_share.severity(m.by_key_share), p.row_excess.severity(m.row_excess))
+    beyond_noise = m.row_excess > p.sigmas * m.noise
+    by_rows = p.row_excess.severity(m.row_excess) if beyond_noise else Severity.info
+    severity = max(p.key_share.severity(m.by_key_share), by_rows)
     key_part = f"{m.by_key:,} by key {m.key!r}" if m.key else "no key (inputs.id) to match by"
     message = (
         f"{m.either:,} of {m.test_rows:,} trusted test rows ({m.either_share:.2%}) are also in training: "
         f"{key_part}, {m.by_row_hash:,} ({m.by_row_hash_share:.2%}) by a hash of {len(m.hashed_columns)} feature "
-        f"and target columns, where {m.training_twin_share:.2%} is expected from rows repeating within training"
+        f"and target columns, where {m.training_twin_share:.2%} ± {m.noise:.2%} is expected from rows "
+        "repeating within training"
     )
+    hidden = m.hidden_leak(p.sigmas)
+    if not m.key and not beyond_noise and hidden >= 0.01:
+        message += (
+            f"; with no key, a leak of up to {hidden:.0%} of the test rows would hide in that repetition "
+            "(set inputs.id to match by key)"
+        )
     if severity is not Severity.info:
         message += "; test scores on these rows measure memory, not generalisation: remove them from training"
     return [
@@ -136,6 +173,8 @@ def judge(m: Measurement, p: Params) -> list[Finding]:
                 "by_row_hash_share": m.by_row_hash_share,
                 "training_twin_share": m.training_twin_share,
                 "by_row_hash_excess": m.row_excess,
+                "excess_noise": m.noise,
+                "hidden_leak_share": hidden,
                 "hashed_columns": m.hashed_columns,
                 "limits": {"key_share": p.key_share.model_dump(), "row_excess": p.row_excess.model_dump()},
                 "examples": m.examples,

@@ -98,6 +98,7 @@ def run(ctx: StageContext) -> StageOutput:
         model_features=Xf if pre is not None else None,
         validated_sha256=manifest.get("sha256") if pre is not None else None,
         model_inputs=Xf,
+        model=candidate,
     )
     checked = ctx.run_checks(CHECKS, x)
     metrics = {

@@ -87,7 +87,7 @@ def test_inject_writes_a_self_contained_project(project, tmp_path):
     clean_train = file_md5(params.parent / "clean" / "data" / "train.parquet")
     assert p.inputs.pins["train"] == clean_train != file_md5(p.inputs.train)
     leak = load_params(inject("feature_leakage", params, tmp_path / "leak"))
-    assert leak.inputs.features[-1] == "dep_delay" and leak.inputs.pins["train"] == file_md5(leak.inputs.train)
+    assert leak.inputs.features[-1] == "arr_delay" and leak.inputs.pins["train"] == file_md5(leak.inputs.train)
     # the leak was there from day one: its reviewed contract is of the leaking snapshot
     written = json.loads((tmp_path / "leak" / "gx" / "expectations" / "inputs.json").read_text())
     assert written["meta"]["glassbox"]["train_md5"] == file_md5(leak.inputs.train)

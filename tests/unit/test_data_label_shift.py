@@ -12,7 +12,7 @@ from tests.data_inputs import data_inputs
 
 
 def label_shift(train_y: pd.Series, batch_y: pd.Series | None, batch: str, target: str) -> Finding:
-    """The check (default limit: Cohen's h warn 0.2 / fail 0.5) on one batch."""
+    """The check (default limit: Cohen's h warn 0.2 / fail 0.4) on one batch."""
     train = pd.DataFrame({target: train_y, "x": 0})
     frame = pd.DataFrame({"x": [0] * 10}) if batch_y is None else pd.DataFrame({target: batch_y, "x": 0})
     [finding] = findings(check, data_inputs(train, {batch: frame}, target=target))
@@ -32,7 +32,7 @@ def test_similar_priors_are_quiet() -> None:
 
 
 def test_doubled_late_rate_fails_with_shares_before_and_after() -> None:
-    """25% to 50%: Cohen's h above 0.5, a fail giving the class shares before and after."""
+    """25% to 50%: Cohen's h above 0.5 (fail 0.4), a fail giving the class shares before and after."""
     finding = label_shift(labels(0.25), labels(0.5), "current", "late")
     assert finding.severity is Severity.fail
     assert finding.evidence["train_shares"] == {"0": 0.75, "1": 0.25}

@@ -15,12 +15,13 @@ from tasks.provenance import Provenance
 from tasks.result import Severity
 from tasks.serving.stage import LOG_FILE, SERVER_LOG, run
 
-FEATURES = ["carrier", "distance", "temp"]
+FEATURES = ["carrier", "distance", "temp", "seats"]
 RUN_ID = "20261128T000000Z-abcdef"
 
 
 def flights(n: int, seed: int) -> pd.DataFrame:
-    """A tiny frame shaped like the demo: an id, a UTC timestamp, a string, an int and a float with NaN."""
+    """A tiny frame shaped like the demo: an id, a UTC timestamp, a string, an int, a float with NaN and a
+    nullable integer (pandas Int64) with missing values: the server must take a null in an integer column."""
     rng = np.random.default_rng(seed)
     distance = rng.integers(100, 3000, n)
     return pd.DataFrame(
@@ -30,6 +31,7 @@ def flights(n: int, seed: int) -> pd.DataFrame:
             "carrier": pd.Series(rng.choice(["AA", "UA", "DL"], n), dtype="str"),
             "distance": distance,
             "temp": np.where(rng.random(n) < 0.1, np.nan, rng.normal(50, 10, n)),
+            "seats": pd.array(np.where(rng.random(n) < 0.1, None, rng.integers(50, 300, n)), dtype="Int64"),
             "late": ((distance > 1500) ^ (rng.random(n) < 0.2)).astype("int64"),
         }
     )

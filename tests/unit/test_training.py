@@ -56,11 +56,12 @@ def run(check: ModuleType, x: TrainingInputs, params: CheckParams | None = None)
 
 
 def test_checks_run_in_diagnostic_order():
-    """Split checks first (they void every score), then the features, then the fits."""
+    """Split checks first (they void every score), then the features and the classes fitted on, then the fits."""
     assert [c.name for c in CHECKS] == [
         "split_overlap",
         "temporal_overlap",
         "features_match",
+        "class_imbalance",
         "nondeterministic_training",
         "overfitting",
     ]

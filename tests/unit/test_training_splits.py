@@ -103,6 +103,44 @@ def test_natural_repeats_of_low_cardinality_rows_are_quiet():
     assert f.severity is Severity.info
 
 
+def mixed_repeats(n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Rows of which about an eighth repeat by nature (a few common profiles), the rest unique: a wide coded
+    table like ISLR's Caravan, where a small test set's match share wanders around training's twin share."""
+    common = rng.random(n) < 0.15
+    profile = rng.integers(0, 40, n)
+    return pd.DataFrame(
+        {
+            "x": np.where(common, profile, rng.integers(100, 10**9, n)).astype(float),
+            "c": np.where(common, "p", rng.choice(list("abcdefgh"), n)),
+            "y": np.where(common, profile % 2, rng.integers(0, 2, n)),
+        }
+    )
+
+
+def test_natural_repeats_within_sampling_error_are_quiet_and_a_copy_still_fails():
+    """With no key, a test set of 1,200 rows matches training a point or two above training's own twin share
+    by chance (binomial error about 1 point): quiet across ten draws; 10% of the test rows copied into training
+    stand out beyond that error and fail."""
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        train, test = mixed_repeats(3500, rng), mixed_repeats(1200, rng)
+        clean = overlap(train, test, key=None)
+        assert clean.severity is Severity.info, clean.message
+        assert 0.1 < clean.evidence["training_twin_share"] < 0.2 and clean.evidence["excess_noise"] > 0.005
+        leaked = overlap(pd.concat([train, test.iloc[:120]], ignore_index=True), test, key=None)
+        assert leaked.severity is Severity.fail, leaked.message
+
+
+def test_a_leak_hidden_in_natural_repetition_says_how_large_it_could_be():
+    """Rows that almost all repeat by nature leave no room to see a copy without a key: the finding says how
+    large a leak could hide there instead of passing it silently."""
+    rng = np.random.default_rng(0)
+    train, test = mixed_repeats(3500, rng).assign(x=1.0, c="p"), mixed_repeats(1200, rng).assign(x=1.0, c="p")
+    f = overlap(train.iloc[:-30], test, key=None)
+    assert f.severity is Severity.info and "would hide in that repetition" in f.message
+    assert f.evidence["hidden_leak_share"] == 1.0
+
+
 def test_row_hash_ignores_int_versus_float_storage():
     """The same value stored as int in one file and float in the other hashes alike."""
     a = pd.DataFrame({"x": [1, 2], "c": ["a", None]})
