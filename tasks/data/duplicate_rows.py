@@ -396,6 +396,15 @@ def _compared(r: Repeats) -> str:
     return text
 
 
+def hidden_copies(r: Repeats, sigmas: float) -> float:
+    """The share of rows that could be copied unseen: a copied row and its original gain a twin only when the
+    original had none by nature (1 - expected of them), and the excess must clear `sigmas` standard errors."""
+    if r.expected is None:
+        return 0.0
+    room = 2.0 * (1.0 - r.expected)
+    return min(1.0, sigmas * r.noise / room) if room > 0 else 1.0
+
+
 def judge(m: Measurement, p: Params) -> list[Finding]:
     """A finding per measure that reaches its warn limit (twins only when also beyond sampling noise); one
     info line per snapshot when neither does."""
@@ -459,6 +468,12 @@ def judge(m: Measurement, p: Params) -> list[Finding]:
         if not found:
             ids_text = "" if r.id_share is None else f"; {100 * r.id_share:.2f}% repeat `{r.id_column}`"
             within = "" if r.expected is None else ", within what the data's own repeats explain"
+            hidden = hidden_copies(r, p.sigmas)
+            if hidden >= 0.01 and r.id_share is None:
+                within += (
+                    f"; rows repeat so much by nature that a copy of up to {hidden:.0%} of them would hide in "
+                    "that (set inputs.id to count repeats by key)"
+                )
             found.append(
                 Finding(
                     severity=Severity.info,

@@ -19,6 +19,8 @@ class MonitoringInputs:
     same column. `drift` is the one Evidently run over both (per feature and for `prediction`: method, score,
     the threshold it is flagged at, or why it could not be measured); None when there was nothing to measure,
     with the reason in `not_measured`. `served_rows` counts current rows with a finite served score.
+    `features` names the measured columns: a free-text feature `c` is measured as `c (words)`, its words per
+    row, added to both frames.
     """
 
     current: pd.DataFrame

@@ -8,6 +8,7 @@ of drifted features, the drift of the predictions.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from tasks.context import StageContext
 from tasks.drift import measure_drift
@@ -31,6 +32,15 @@ def prediction_column(features: list[str]) -> str:
     return name
 
 
+def words_column(column: str) -> str:
+    return f"{column} (words)"
+
+
+def word_counts(text: pd.Series) -> pd.Series:
+    """Words per row of a free-text column (missing stays missing)."""
+    return text.astype("string").str.split().str.len().astype("float64")
+
+
 def run(ctx: StageContext) -> StageOutput:
     p = ctx.params
     m = p.monitoring
@@ -43,13 +53,17 @@ def run(ctx: StageContext) -> StageOutput:
     reference = reference_sample(train[ref.features], m.reference_rows, m.seed)
     reference[pred] = positive_scores(load_sklearn(ref.model_uri), reference[ref.features])
 
+    # Free text is compared by its length in words: as categories, unique strings (titles, comments) differ
+    # between any two samples, and what is written is the features layer's (vocab_mismatch).
+    measured = [words_column(c) if c in ref.text else c for c in ref.features]
+    for c in ref.text:
+        reference[words_column(c)], current[words_column(c)] = word_counts(reference[c]), word_counts(current[c])
     drift = None
     artifacts: list[str] = []
     if len(current):
-        # Free text is compared as a categorical value: its drift is a change in what is written.
-        categorical = [c for c in ref.features if c in ref.categorical or c in ref.text]
-        numeric = [c for c in ref.features if c not in categorical]
-        thresholds = {c: m.column_drift_threshold for c in ref.features}
+        categorical = [c for c in ref.features if c in ref.categorical and c not in ref.text]
+        numeric = [c for c in measured if c not in categorical]
+        thresholds = {c: m.column_drift_threshold for c in measured}
         # The report's own "detected" flag for the scores follows the warn level of the check that judges them.
         warn = m.prediction_drift.score.warn
         thresholds[pred] = warn if warn is not None else m.column_drift_threshold
@@ -62,7 +76,7 @@ def run(ctx: StageContext) -> StageOutput:
     x = MonitoringInputs(
         current=current,
         reference=reference,
-        features=list(ref.features),
+        features=measured,
         prediction=pred,
         drift=drift,
         served_rows=int(np.isfinite(current[pred].to_numpy()).sum()),

@@ -83,6 +83,8 @@ def test_a_few_valued_table_repeats_by_nature_and_is_quiet() -> None:
     train = m.found[0]
     assert train.share > 0.9 and train.expected is not None and abs(train.excess) < 0.05
     assert "expected (rows of the test set finding a twin among as many train rows)" in found[0].message
+    # nearly every row has a twin by nature: copies cannot show, and the finding says how many could hide
+    assert "a copy of up to" in found[0].message and "would hide" in found[0].message
 
 
 def thrice(df: pd.DataFrame) -> pd.DataFrame:

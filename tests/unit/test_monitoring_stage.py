@@ -148,3 +148,55 @@ def test_log_without_current_rows_is_a_warning_not_a_pass(setup: dict) -> None:
     assert said["prediction_drift"].severity is Severity.warn and "not measured" in said["prediction_drift"].message
     assert "drifted_share.share" not in output.metrics and "prediction_drift.score" not in output.metrics
     assert output.artifacts == [] and output.metrics["current_rows"] == 0
+
+
+def test_free_text_is_compared_by_its_words_not_as_categories(tmp_path) -> None:
+    """A title unique to every row (as movie titles are): as categories, any two samples share none of them
+    and would always read as drift; measured as words per row, traffic like training is quiet, and titles
+    grown three times longer are named."""
+    words = np.array(["the", "night", "of", "a", "return", "love", "man", "city", "last", "story"])
+
+    def titled(n: int, seed: int, length: int) -> pd.DataFrame:
+        df = frame(n, seed)
+        draw = np.random.default_rng(seed)
+        lengths = draw.integers(1, length + 1, n)
+        df["title"] = [" ".join([*draw.choice(words, k), f"#{seed}-{i}"]) for i, k in enumerate(lengths)]
+        return df
+
+    features = [*FEATURES, "title"]
+    track = Tracking(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db", artifact_root=tmp_path / "artifacts")
+    tracking.configure(track)
+    train = titled(2000, 1, 4)
+    train.to_parquet(tmp_path / "train.parquet", index=False)
+    pipe = build_model(ModelSpec(estimator="sklearn.linear_model.LogisticRegression"), ["c"], ["x1", "x2"], ["title"])
+    pipe.fit(train[features], train["y"])
+    with mlflow.start_run() as r:
+        info = log_model(pipe, train[features])
+    ref = ModelRef(info.model_uri, info.model_id, r.info.run_id, features, ["c"], ["title"])
+    params = Params(
+        inputs=Inputs(
+            train=tmp_path / "train.parquet",
+            test=tmp_path / "t.parquet",
+            current=tmp_path / "c.parquet",
+            target="y",
+            features=features,
+            text=["title"],
+        ),  # fmt: skip
+        tracking=track,
+        monitoring=MonitoringParams(reference_rows=2000),
+    )
+    prov = Provenance(git_commit=None, git_dirty=None, data_hashes={}, params_sha256="0", packages={})
+    found = {}
+    for name, length in (("same", 4), ("longer", 12)):
+        out = tmp_path / name
+        for stage in ("training", "serving", "monitoring"):
+            (out / stage).mkdir(parents=True)
+        ref.write(out / "training")
+        current = titled(1500, 9, length)
+        log = current[features].assign(source="current", row=np.arange(1500))
+        log.assign(score=positive_scores(pipe, current[features])).to_parquet(out / "serving" / LOG_FILE)
+        found[name] = run(StageContext("monitoring", params, out, name, prov))
+    assert by_check(found["same"].findings, "feature_drift") == [], found["same"].findings
+    assert "feature_drift.score.title _words_" in found["same"].metrics  # the metric name MLflow accepts
+    [drifted] = [f for f in by_check(found["longer"].findings, "feature_drift") if "title" in f.columns[0]]
+    assert drifted.columns == ["title (words)"]
