@@ -229,7 +229,8 @@ def measure(x: DataInputs, p: Params) -> Measurement:
         separations={c: j for c, (_, j) in measured.items()},
         rows=rows,
         labelled=x.labels is not None,
-        identifiers=tuple(identifiers(x.train, features)),
+        # free text (neither category nor number) is distinct by nature and the model reads its words, not it
+        identifiers=tuple(identifiers(x.train, [c for c in features if c in x.categorical or c in x.numeric])),
         after=tuple(after_timestamp(x.train, features, x.timestamp)),
     )
 

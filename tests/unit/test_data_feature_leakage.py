@@ -85,6 +85,21 @@ def test_an_identifier_used_as_a_feature_warns() -> None:
     assert "identifier" in flagged[0].message
 
 
+def test_free_text_distinct_in_every_row_is_not_an_identifier() -> None:
+    """A movie title (free text, declared as text: neither category nor number) is distinct by nature and the
+    model reads its words: no identifier warning; the same strings as a category would get one."""
+    df, y = honest()
+    df["title"] = [f"the story of {k}" for k in range(len(df))]
+    train = df.assign(y=y)
+    as_text = checked(
+        feature_leakage,
+        data_inputs(train, features=["hour", "kind", "title"], categorical=["kind"], numeric=["hour"]),
+    )
+    assert not [f for f in as_text.findings if f.evidence.get("kind") == "identifier"]
+    as_category = checked(feature_leakage, data_inputs(train, features=["hour", "kind", "title"]))
+    assert [f.columns for f in as_category.findings if f.evidence.get("kind") == "identifier"] == [["title"]]
+
+
 def test_a_datetime_after_the_prediction_moment_fails() -> None:
     """An arrival time two hours after the timestamp in every row is known only afterwards; a booking time
     before it is fine."""
