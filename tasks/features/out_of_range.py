@@ -1,6 +1,12 @@
 """Out-of-range inputs: numbers at serving beyond what the model was fitted on. A little past the training
 range the model extrapolates (a warn); far beyond it, or of a sign training never had (a negative age), the
-value is impossible for it (a fail)."""
+value is impossible for it (a fail).
+
+A training sample's range is not the population's: by exchangeability, a row drawn like training falls outside
+the range of n training rows with chance at most 2/(n+1), whatever the distribution (a count column with a rare
+high value included). So a column is judged only when its batch has more rows outside the training range than
+that allows (Poisson upper tail below `alpha`), or rows of a sign training never had: one row of 8 in a 0-4
+count column of a 3,500-row table is a sample's edge, not a broken input."""
 
 from __future__ import annotations
 
@@ -10,10 +16,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from pydantic import Field
+from scipy.stats import poisson
 
 from tasks import checks
 from tasks.limits import Limit
-from tasks.result import Finding
+from tasks.result import Finding, Severity
 
 if TYPE_CHECKING:
     from tasks.features.inputs import FeatureInputs
@@ -31,6 +38,13 @@ class Params(checks.CheckParams):
         "sign training never had): values no real input has",
     )
     range_margin: float = Field(0.5, ge=0.0, description="training spans added on each side of the allowed range")
+    alpha: float = Field(
+        0.001,
+        gt=0.0,
+        lt=1.0,
+        description="chance that a batch drawn like training puts this many rows outside the training range (at "
+        "most 2/(n+1) per row, by exchangeability), below which the rows are judged",
+    )
 
 
 @dataclass(frozen=True)
@@ -42,7 +56,14 @@ class Outside:
     share_outside: float  # of the batch's rows
     share_beyond: float
     rows_beyond: int
+    rows_outside: int
+    rows_of_new_sign: int  # below 0 where training had none, or above 0 where training had none
+    expected_outside: float  # rows outside the training range a batch drawn like training has, at most
+    chance: float  # of at least rows_outside rows outside, for a batch drawn like training
     examples: tuple[float, ...]
+
+    def judged(self, alpha: float) -> bool:
+        return self.rows_of_new_sign > 0 or self.chance < alpha
 
 
 @dataclass(frozen=True)
@@ -84,6 +105,8 @@ def measure(x: FeatureInputs, p: Params) -> Measurement:
                 continue
             far = (cur < wide[0]) | (cur > wide[1])
             n = max(len(batch), 1)
+            new_sign = ((cur < 0) & (lo >= 0)) | ((cur > 0) & (hi <= 0))
+            expected = 2.0 * len(cur) / (len(ref) + 1)
             shown = cur[far if far.any() else outside]
             found.append(
                 Outside(
@@ -94,6 +117,10 @@ def measure(x: FeatureInputs, p: Params) -> Measurement:
                     share_outside=float(outside.sum() / n),
                     share_beyond=float(far.sum() / n),
                     rows_beyond=int(far.sum()),
+                    rows_outside=int(outside.sum()),
+                    rows_of_new_sign=int(new_sign.sum()),
+                    expected_outside=expected,
+                    chance=float(poisson.sf(int(outside.sum()) - 1, expected)),
                     examples=tuple(np.unique(shown.to_numpy())[:KEPT].tolist()),
                 )
             )
@@ -105,6 +132,8 @@ def judge(m: Measurement, p: Params) -> list[Finding]:
     findings = []
     for o in m.found:
         severity = max(p.share.severity(o.share_beyond), p.extrapolation_share.severity(o.share_outside))
+        if not o.judged(p.alpha):
+            severity = Severity.info
         (lo, hi), (wlo, whi) = o.training_range, o.allowed_range
         values = ", ".join(f"{v:g}" for v in o.examples[:5])
         if o.rows_beyond:
@@ -117,6 +146,11 @@ def judge(m: Measurement, p: Params) -> list[Finding]:
             message = (
                 f"{o.batch}: {o.column!r}: {o.share_outside:.2%} of rows outside the training range [{lo:g}, {hi:g}] "
                 f"(the model extrapolates), e.g. {values}; none beyond the allowed [{wlo:g}, {whi:g}]"
+            )
+        if not o.judged(p.alpha):
+            message += (
+                f"; {o.rows_outside:,} row(s) outside where a batch drawn like training has up to "
+                f"{o.expected_outside:.1f} (a sample's range is not the population's): not judged"
             )
         findings.append(
             Finding(
@@ -131,6 +165,10 @@ def judge(m: Measurement, p: Params) -> list[Finding]:
                     "share_beyond_allowed": o.share_beyond,
                     "values": o.examples,
                     "rows_beyond_allowed": o.rows_beyond,
+                    "rows_outside_training": o.rows_outside,
+                    "rows_of_new_sign": o.rows_of_new_sign,
+                    "expected_outside_at_most": o.expected_outside,
+                    "chance": o.chance,
                     "limits": {
                         "share": p.share.model_dump(),
                         "extrapolation_share": p.extrapolation_share.model_dump(),

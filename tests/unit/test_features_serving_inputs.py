@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.features import out_of_range, unseen_categories
-from tasks.result import Severity
+from tasks.result import Finding, Severity
 from tests.checking import feature_inputs, findings
 
 TRAIN = pd.DataFrame({"km": np.linspace(80.0, 5000.0, 1000), "dest": ["ORD", "ATL", "LAX", "MIA"] * 250})
@@ -51,3 +51,23 @@ def test_unseen_categories_name_values_counts_and_share():
 def test_known_categories_are_silent():
     """Only categories training saw: no finding."""
     assert unseen(TRAIN.head(20)) == []
+
+
+def test_a_sample_edge_in_a_count_column_is_not_judged_but_many_rows_and_a_new_sign_are():
+    """A count column (0-4 in 3,500 training rows, as Caravan's insurance counts): one batch row of 8 is what
+    a sample's range leaves (a row falls outside n rows' range with chance at most 2/(n+1)): info, saying so.
+    Twenty such rows are not chance: judged. One negative count, a sign training never had, is judged too."""
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"policies": np.minimum(rng.poisson(0.4, 3500), 4)})
+    ordinary = np.minimum(rng.poisson(0.4, 1164), 4).astype(float)
+
+    def one(values: np.ndarray) -> Finding:
+        [f] = findings(out_of_range, feature_inputs(train, pd.DataFrame({"policies": values}), numeric=["policies"]))
+        return f
+
+    edge = one(np.r_[8.0, ordinary[1:]])
+    assert edge.severity is Severity.info and "not judged" in edge.message
+    assert edge.evidence["rows_outside_training"] == 1 and edge.evidence["expected_outside_at_most"] < 1
+    assert one(np.r_[np.full(20, 8.0), ordinary[20:]]).severity is Severity.fail
+    negative = one(np.r_[-1.0, ordinary[1:]])
+    assert negative.severity is Severity.warn and negative.evidence["rows_of_new_sign"] == 1
