@@ -53,7 +53,7 @@ from faults import (
     tz_naive_local,
     unit_change,
     unseen_categories,
-    vocab_slug,
+    vocab_percent_encoded,
     wrong_data_version,
 )
 from sources import DATASETS, Dataset, Frames, split
@@ -128,7 +128,7 @@ PLAN: dict[str, list[Planting]] = {
         unit_change("budget", 1e-3, 1.0, "budgets now in thousands of dollars", "unit_pow10"),
         wrong_data_version("the training file is an extract taken before the last load", earlier_extract()),
         normalization_skew("rating"),
-        vocab_slug("title"),
+        vocab_percent_encoded("title"),
         out_of_range("negative `length` (a sign bug)", negate("length")),
         class_imbalance(),
     ],

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -375,17 +376,20 @@ def normalization_skew(column: str) -> Planting:
     return Planting("normalization_skew", "normalization_skew", expect, "hand", what, apply)
 
 
-def vocab_slug(column: str) -> Planting:
-    """The serving side sends the text as a URL slug ("the-godfather-part-ii") instead of the title."""
+def vocab_percent_encoded(column: str) -> Planting:
+    """The serving side sends the text percent-encoded, as it came in a URL query string ("The%20Godfather"),
+    not decoded: a bag of words reads "20godfather" where training had "godfather". (A URL slug,
+    "the-godfather", is not a mismatch for a default tokenizer: it splits on hyphens as on spaces.)"""
 
     def apply(f: Frames, rng: np.random.Generator, target: str) -> Frames:
         out = _copy(f)
         cur = out["current"]
-        cur[column] = cur[column].str.lower().str.replace(r"[^a-z0-9]+", "-", regex=True).str.strip("-")
+        cur[column] = cur[column].map(lambda t: quote(t) if isinstance(t, str) else t)
         return out
 
     expect = Expect("features", ("vocab_mismatch",))
-    return Planting("vocab_mismatch", "vocab_mismatch", expect, "hand", f"current `{column}` sent as a URL slug", apply)
+    what = f"current `{column}` sent percent-encoded (not decoded from the URL)"
+    return Planting("vocab_mismatch", "vocab_mismatch", expect, "hand", what, apply)
 
 
 _TZ = Expect("features", ("timezone_shift",))

@@ -37,8 +37,9 @@ def words_column(column: str) -> str:
 
 
 def word_counts(text: pd.Series) -> pd.Series:
-    """Words per row of a free-text column (missing stays missing)."""
-    return text.astype("string").str.split().str.len().astype("float64")
+    """Words per row of a free-text column as a bag of words reads them (scikit-learn's default token: two or
+    more word characters; a hyphenated slug has as many words as the title); missing stays missing."""
+    return text.astype("string").str.count(r"\b\w\w+\b").astype("float64")
 
 
 def run(ctx: StageContext) -> StageOutput:
@@ -53,7 +54,7 @@ def run(ctx: StageContext) -> StageOutput:
     reference = reference_sample(train[ref.features], m.reference_rows, m.seed)
     reference[pred] = positive_scores(load_sklearn(ref.model_uri), reference[ref.features])
 
-    # Free text is compared by its length in words: as categories, unique strings (titles, comments) differ
+    # Free text is compared by its length in words (tokens): as categories, unique strings (titles, comments) differ
     # between any two samples, and what is written is the features layer's (vocab_mismatch).
     measured = [words_column(c) if c in ref.text else c for c in ref.features]
     for c in ref.text:
