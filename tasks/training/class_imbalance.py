@@ -113,17 +113,10 @@ def judge(m: Measurement, p: Params) -> list[Finding]:
                 severity=Severity.info, message=f"{shares}; handled by {', '.join(m.handling)}{harm}", evidence=evidence
             )
         ]
-    return [
-        judged(
-            m.share,
-            p.minority_share,
-            f"{shares} and nothing in the pipeline weighs it up (no class_weight, no resampling){harm}"
-            + (
-                ": the fit is dominated by the other class; set class_weight, resample, or choose the "
-                "threshold on the evaluation layer's cost curve"
-                if p.minority_share.severity(m.share) is not Severity.info
-                else ""
-            ),
-            evidence=evidence,
+    unhandled = f"{shares} and nothing in the pipeline weighs it up (no class_weight, no resampling){harm}"
+    if p.minority_share.severity(m.share) is not Severity.info:
+        unhandled += (
+            ": the fit is dominated by the other class; set class_weight, resample, or choose the threshold on the "
+            "evaluation layer's cost curve"
         )
-    ]
+    return [judged(m.share, p.minority_share, unhandled, evidence=evidence)]

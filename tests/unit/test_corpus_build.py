@@ -195,8 +195,8 @@ def test_runner_kills_a_silent_run_and_says_hung(tmp_path):
     (folder / "params.yaml").write_text("{}\n")
     (folder / "stale.db").write_text("left by an earlier run\n")
     cmd = [sys.executable, "-c", "import time; print('started', flush=True); time.sleep(60)"]
-    code, seconds = r.run_scenario(folder, cmd, None, timeout_s=60, stall_s=1)
-    assert code == "hung" and seconds < 30
+    code, _ = r.run_scenario(folder, cmd, None, timeout_s=60, stall_s=1)
+    assert code == "hung"  # killed for silence, before the 60 s timeout (that would read "timeout"): no clock judged
     assert not (folder / "stale.db").exists() and (folder / "params.yaml").exists()
     # the project is a git repository of its own, its files committed: glassbox's provenance is the project's
     tracked = subprocess.run(["git", "ls-files"], cwd=folder, capture_output=True, text=True, check=True).stdout
