@@ -3,9 +3,9 @@ on each faulty project, and print which were caught in their own layer by their 
 
     .venv/bin/python benchmarks/detection.py [--params params.yaml] [--out reports/detection] [--only ID ...]
 
-"Caught" means the first failing stage of the run is the fault's layer AND that stage reports the fault's
-check at the contract's severity. The clean demo runs last, in the same layout; its fail findings are counted
-(it must have none). All runs share one Prefect server (this process's) and each has its own MLflow store.
+"Caught" means that stage reports the fault's check at the contract's severity AND no earlier stage fails:
+the first failing stage is the fault's layer (for a warn-only fault: none, or a later one). The clean demo
+runs last, in the same layout; its fail findings are counted (it must have none). All runs share one Prefect server (this process's) and each has its own MLflow store.
 """
 
 from __future__ import annotations
@@ -22,6 +22,13 @@ from pathlib import Path
 
 def first_failing(report: dict) -> str | None:
     return next((s["name"] for s in report["stages"] if s["verdict"] == "fail"), None)
+
+
+def is_caught(report: dict, layer: str, check: str, severity: str) -> bool:
+    names = [s["name"] for s in report["stages"]]
+    first = first_failing(report)
+    in_order = first == layer or (severity == "warn" and (first is None or names.index(first) > names.index(layer)))
+    return in_order and judged(report, layer, check, severity)
 
 
 def judged(report: dict, layer: str, check: str, severity: str) -> bool:
@@ -67,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             "fault": fid,
             "layer": fault.layer,
             "check": fault.check,
-            "caught": first == fault.layer and judged(report, fault.layer, fault.check, fault.severity.value),
+            "caught": is_caught(report, fault.layer, fault.check, fault.severity.value),
             "first_failing": first or "-",
             "first_check": ff.get("check", "-"),
             "plant_s": planted_s,

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +26,11 @@ class Fault:
     extra_features: tuple[str, ...] = ()
     # The training pin stays the clean snapshot's md5 (the fault is a different file behind the same pin).
     keeps_training_pin: bool = False
+    # The test pin stays the clean trusted test set's md5 (the test file was regenerated behind its pin).
+    keeps_test_pin: bool = False
+    # What the faulty project's params.yaml sets, dotted key -> value, replacing the value at that key (a fault
+    # of configuration: an unseeded model, a threshold copied from another model, a learning rate too high).
+    params: Mapping[str, Any] = field(default_factory=dict)
     # The reviewed baseline was written with the fault already in the data (it was there from day one), so the
     # project's baseline is not copied: the data stage's first run writes it from the planted training snapshot
     # (data.baseline_bootstrap).
@@ -36,8 +42,8 @@ class Fault:
         return " ".join((self.plant.__doc__ or "").split())
 
 
-def _f(id_: str, layer: str, check: str, description: str, **kw) -> Fault:
-    return Fault(id_, layer, check, Severity.fail, description, getattr(plants, id_), **kw)
+def _f(id_: str, layer: str, check: str, description: str, severity: Severity = Severity.fail, **kw) -> Fault:
+    return Fault(id_, layer, check, severity, description, getattr(plants, id_), **kw)
 
 
 FAULTS: dict[str, Fault] = {
@@ -87,6 +93,8 @@ FAULTS: dict[str, Fault] = {
         ),
         _f("unseen_categories", "features", "unseen_categories", "categories at serving that training never saw"),
         _f("out_of_range", "features", "out_of_range", "impossible values at runtime (negative ages)"),
+        # training faults (FAULTS.md order)
+        # evaluation faults (FAULTS.md order)
     )
 }
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -65,6 +66,7 @@ def _write(
     pins: dict[str, str] | None,
     extra_features: tuple[str, ...],
     header: str,
+    settings: Mapping[str, Any] | None = None,
     suite: Literal["copy", "copy_if_any", "build"],
 ) -> Path:
     """Write the frames, the baseline and params.yaml. `suite`: copy the project's reviewed baseline (it must
@@ -113,12 +115,24 @@ def _write(
         "gates": [g for g in params.gates if g != "snapshot"],
         "data": {**raw.get("data", {}), "suite_dir": str(out_dir / "gx")},
     }
+    for dotted, value in (settings or {}).items():
+        _set(written, dotted, value)
     planted = Params.model_validate(written)  # what we write must load
     path = out_dir / "params.yaml"
     path.write_text(header + yaml.safe_dump(written, sort_keys=False))
     if suite == "build" or not has_suite:
         write_baseline(planted, planted.inputs.train)
     return path
+
+
+def _set(raw: dict, dotted: str, value: Any) -> None:
+    """Replace the value at a dotted key of a params dict (sections on the way are created or copied)."""
+    *path, last = dotted.split(".")
+    node = raw
+    for key in path:
+        node[key] = dict(node.get(key) or {})
+        node = node[key]
+    node[last] = value
 
 
 def _clean_md5(frames: dict[str, pd.DataFrame], params: Params, name: str) -> str | None:
@@ -139,10 +153,13 @@ def inject(fault_id: str, project_params_path: Path | str, out_dir: Path | str, 
     clean = clean_frames(params.snapshot)
     rng = np.random.default_rng(params.snapshot.seed if seed is None else seed)
     planted = fault.plant(clean, rng)
-    pins = {"train": _clean_md5(clean, params, "train")} if fault.keeps_training_pin else None
+    kept = [name for name, keep in (("train", fault.keeps_training_pin), ("test", fault.keeps_test_pin)) if keep]
+    pins = {name: _clean_md5(clean, params, name) for name in kept} or None
+    set_here = "".join(f"# Set: {k} = {v!r}\n" for k, v in fault.params.items())
     header = (
         f"# glassbox inject {fault.id}: {fault.description}.\n"
         f"# Planted: {fault.planted}\n"
+        f"{set_here}"
         f"# Expected: layer {fault.layer}, check {fault.check}, severity {fault.severity.value}.\n"
     )
     return _write(
@@ -154,6 +171,7 @@ def inject(fault_id: str, project_params_path: Path | str, out_dir: Path | str, 
         pins=pins,
         extra_features=fault.extra_features,
         header=header,
+        settings=fault.params,
         suite="build" if fault.there_from_day_one else "copy",
     )
 

@@ -25,6 +25,8 @@ CONTRACT = {
     "unseen_categories": ("features", "unseen_categories"),
     "out_of_range": ("features", "out_of_range"),
 }
+# FAULTS.md rows whose finding is a warning
+WARN_ONLY = {"unstable_training", "class_imbalance", "wrong_metric", "confidence_collapse"}
 
 
 def demo_like(n: int, start: str, seed: int, prefix: str, freq: str = "h") -> pd.DataFrame:
@@ -62,9 +64,11 @@ def frames() -> Frames:
 
 
 def test_registry_matches_the_contract_table():
-    """The registry holds the 16 faults of the contract, each with its layer, check and fail severity."""
+    """The registry holds the faults of the contract, each with its layer, check and severity (warn only where
+    FAULTS.md says warn)."""
     assert {f.id: (f.layer, f.check) for f in list_faults()} == CONTRACT
-    assert all(f.severity.value == "fail" and f.description and f.planted for f in list_faults())
+    assert all(f.description and f.planted for f in list_faults())
+    assert {f.id for f in list_faults() if f.severity.value == "warn"} <= WARN_ONLY
 
 
 @pytest.mark.parametrize("fault_id", list(FAULTS))
@@ -74,7 +78,9 @@ def test_planting_never_changes_its_input(frames, fault_id):
     out = FAULTS[fault_id].plant(frames, np.random.default_rng(0))
     assert all(frames[k].equals(before[k]) for k in frames)
     assert set(out) == set(frames)
-    if fault_id != "target_logic_changed":  # relabels only flights the package knows (see its own test)
+    # target_logic_changed relabels only flights the package knows (see its own test); a fault of configuration
+    # (params set) may leave the data as it is
+    if fault_id != "target_logic_changed" and not FAULTS[fault_id].params:
         assert any(not out[k].equals(frames[k]) for k in frames)
 
 
