@@ -1,0 +1,115 @@
+"""Evidence a person looks at and a program reads: every plot a stage logs is written twice from one table, as
+a PNG (matplotlib, Agg backend: offline, no display) and as the CSV beside it. A stage lists the returned file
+names in its artifacts, so both land on its MLflow run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["plot_bars", "plot_lines", "plot_matrix"]
+
+
+def _figure(title: str, xlabel: str, ylabel: str, size: tuple[float, float] = (6.4, 4.0)):  # noqa: ANN202 (pyplot types)
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=size, dpi=100)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    return plt, fig, ax
+
+
+def _save(plt, fig, out: Path, name: str, table: pd.DataFrame) -> list[str]:  # noqa: ANN001 (pyplot types)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / f"{name}.csv", index=False)
+    fig.tight_layout()
+    fig.savefig(out / f"{name}.png")
+    plt.close(fig)
+    return [f"{name}.png", f"{name}.csv"]
+
+
+def plot_lines(
+    out: Path,
+    name: str,
+    table: pd.DataFrame,
+    x: str,
+    ys: Sequence[str],
+    *,
+    title: str,
+    xlabel: str | None = None,
+    ylabel: str = "",
+    marks: Mapping[str, float] | None = None,
+    bands: Mapping[str, tuple[str, str]] | None = None,
+    logy: bool = False,
+) -> list[str]:
+    """One line per column of `ys` over `x`; `marks` are labelled vertical lines (a deployed and a best
+    threshold), `bands` shade a line's interval (column -> (low column, high column))."""
+    plt, fig, ax = _figure(title, xlabel or x, ylabel)
+    for y in ys:
+        ax.plot(table[x], table[y], marker="o" if len(table) <= 30 else None, markersize=3, label=y)
+        if bands and y in bands:
+            low, high = bands[y]
+            ax.fill_between(table[x], table[low], table[high], alpha=0.2)
+    for i, (label, at) in enumerate((marks or {}).items()):
+        ax.axvline(at, color=f"C{len(ys) + i}", linestyle="--", label=f"{label} ({at:.3g})")
+    if logy and bool((table[list(ys)].to_numpy(dtype="float64") > 0).all()):
+        ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    return _save(plt, fig, out, name, table)
+
+
+def plot_bars(
+    out: Path,
+    name: str,
+    table: pd.DataFrame,
+    label: str,
+    value: str,
+    *,
+    title: str,
+    xlabel: str | None = None,
+    low: str | None = None,
+    high: str | None = None,
+    line: float | None = None,
+) -> list[str]:
+    """Horizontal bars of `value` per `label` in the table's order (the first on top), with an interval from
+    the `low` and `high` columns and a vertical reference `line` (a floor)."""
+    height = max(2.5, 0.3 * len(table) + 1.2)
+    plt, fig, ax = _figure(title, xlabel or value, "", size=(6.4, min(height, 12.0)))
+    pos = np.arange(len(table))[::-1]
+    err = None
+    if low and high:
+        v = table[value].to_numpy(dtype="float64")
+        err = np.vstack([v - table[low].to_numpy(dtype="float64"), table[high].to_numpy(dtype="float64") - v])
+        err = np.where(np.isfinite(err), np.clip(err, 0, None), 0.0)
+    ax.barh(pos, table[value].to_numpy(dtype="float64"), xerr=err, color="C0", alpha=0.8)
+    ax.set_yticks(pos, [str(v)[:40] for v in table[label]], fontsize=8)
+    if line is not None:
+        ax.axvline(line, color="C3", linestyle="--")
+    return _save(plt, fig, out, name, table)
+
+
+def plot_matrix(
+    out: Path, name: str, matrix: np.ndarray, labels: Sequence[str], *, title: str, xlabel: str, ylabel: str
+) -> list[str]:
+    """A small count matrix (a confusion matrix) with its counts written in the cells; the CSV is long form."""
+    plt, fig, ax = _figure(title, xlabel, ylabel, size=(4.2, 3.6))
+    ax.grid(False)
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(labels)), labels)
+    top = matrix.max() if matrix.size else 0
+    for (i, j), v in np.ndenumerate(matrix):
+        ax.text(j, i, f"{v:,}", ha="center", va="center", color="white" if v > top / 2 else "black")
+    table = pd.DataFrame(
+        [(ylabel, labels[i], xlabel, labels[j], int(v)) for (i, j), v in np.ndenumerate(matrix)],
+        columns=["row", "row_value", "column", "column_value", "count"],
+    )
+    return _save(plt, fig, out, name, table)
