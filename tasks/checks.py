@@ -4,7 +4,9 @@ A check is a module (or, for a user's own check, a `Check` object) that holds:
 
 - `Params`: a pydantic model of its knobs (limits and settings), each field with a description;
 - `measure(inputs, params) -> Measurement`: the numbers, a small frozen record whose `metrics()` are logged;
-- `judge(measurement, params) -> list[Finding]`: verdicts from the numbers and the limits, nothing else.
+- `judge(measurement, params) -> list[Finding]`: verdicts from the numbers and the limits, nothing else;
+- optionally, the measurement's `evidence(out_dir) -> list[str]`: the pictures and tables a person needs to see
+  what was measured (a curve, a matrix; see tasks/evidence.py), written into the stage's folder.
 
 Each layer declares its checks, in diagnostic order, as `CHECKS` in `tasks/<layer>/checks.py`; the layer's
 params section gets one sub-section per check that has params (`data.duplicate_rows.row_share`). The check's
@@ -44,6 +46,11 @@ class Measurement:
     def metrics(self) -> dict[str, float]:
         """Flat numbers for MLflow and `dvc metrics diff` (the runner prefixes them with the check's name)."""
         return {}
+
+    def evidence(self, out_dir: Path) -> list[str]:  # noqa: ARG002 (a measurement with nothing to draw)
+        """Files written into `out_dir` (names relative to it) that show the measurement: they go on the stage's
+        MLflow run beside its results."""
+        return []
 
 
 class CheckParams(BaseModel):
@@ -137,6 +144,7 @@ def run_checks(checks: Iterable[Configured], inputs: Any, out_dir: Path) -> Chec
             measured = check.measure(inputs, params)
             run.findings += _stamped(check.name, check.judge(measured, params))
             run.metrics.update({f"{check.name}.{k}": float(v) for k, v in measured.metrics().items()})
+            run.artifacts += measured.evidence(out_dir)
             run.measurements[check.name] = measured
         except ConfigError:
             raise

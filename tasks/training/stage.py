@@ -23,7 +23,9 @@ from tasks.result import StageOutput
 from tasks.training.checks import CHECKS
 from tasks.training.inputs import TrainingInputs, score
 
-__all__ = ["run", "score", "validation_split"]
+__all__ = ["VALIDATION_FILE", "run", "score", "validation_split"]
+
+VALIDATION_FILE = "validation_scores.parquet"  # row (position in the training file), label, score
 
 
 def validation_split(
@@ -101,6 +103,10 @@ def run(ctx: StageContext) -> StageOutput:
         model=candidate,
     )
     checked = ctx.run_checks(CHECKS, x)
+    # The candidate's validation scores: the evaluation layer chooses the cost-optimal threshold on them.
+    pd.DataFrame({"row": val_idx, "label": y[val_idx], "score": val_scores[0]}).to_parquet(
+        ctx.dir / VALIDATION_FILE, index=False
+    )
     metrics = {
         f"train_{p.metric}": train_score,
         f"validation_{p.metric}": val_score,
@@ -108,4 +114,6 @@ def run(ctx: StageContext) -> StageOutput:
         "validation_rows": float(len(val_idx)),
         **checked.metrics,
     }
-    return StageOutput(findings=checked.findings, artifacts=["model.json", *checked.artifacts], metrics=metrics)
+    return StageOutput(
+        findings=checked.findings, artifacts=["model.json", VALIDATION_FILE, *checked.artifacts], metrics=metrics
+    )
