@@ -5,7 +5,8 @@ on each faulty project, and print which were caught in their own layer by their 
 
 "Caught" means that stage reports the fault's check at the contract's severity AND no earlier stage fails:
 the first failing stage is the fault's layer (for a warn-only fault: none, or a later one). The clean demo
-runs last, in the same layout; its fail findings are counted (it must have none). All runs share one Prefect server (this process's) and each has its own MLflow store.
+runs last, in the same layout; its fail findings are counted (it must have none). All runs share one Prefect
+server (this process's) and each has its own MLflow store.
 """
 
 from __future__ import annotations

@@ -48,6 +48,21 @@ def dvc_pinned_md5(path: Path) -> str | None:
     return next((o.get("md5") for o in outs if isinstance(o, dict) and o.get("md5")), None)
 
 
+def dvc_cached(md5: str | None, path: Path) -> Path | None:
+    """The pinned version's bytes where DVC keeps them: the cache of the DVC project holding `path` (the nearest
+    folder above it with a `.dvc` folder; DVC 3 `files/md5/xx/rest`, DVC 2 `xx/rest`), if it holds `md5`."""
+    if not md5 or len(md5) < 3:
+        return None
+    for folder in Path(path).resolve().parents:
+        cache = folder / ".dvc" / "cache"
+        if (folder / ".dvc").is_dir():
+            for candidate in (cache / "files" / "md5" / md5[:2] / md5[2:], cache / md5[:2] / md5[2:]):
+                if candidate.is_file():
+                    return candidate
+            return None
+    return None
+
+
 def pin_of(name: str, path: Path, pinned: str | None) -> Pin:
     """The file's md5 against its pin: params first, else its `.dvc` file."""
     path = Path(path)

@@ -7,22 +7,24 @@ What the model meets beyond the training contract is the features layer's: value
 range count here as the range's edge (so a few impossible values do not read as a moved distribution while
 a whole distribution that moved still does), categories training never saw are left out, and a column
 scaled on one side only (standardized or min-max, the features layer's "looks normalized" rule) is reported
-as the features layer's normalization skew.
+as the features layer's normalization skew. An identifier (a non-float feature nearly all of whose training
+values are distinct: an id, a row number) is not compared: its values differ between files by nature, which is
+no drift; the finding names it, and whether the model rests on it is the evaluation layer's spurious_feature.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pandas as pd
 from pydantic import Field
 
 from tasks import checks
-from tasks.columns import finite, is_numeric, metric_key, normalization
+from tasks.columns import finite, is_datetime, is_numeric, metric_key, normalization
 from tasks.data.stats import sample
 from tasks.drift import measure_drift
-from tasks.limits import Limit
+from tasks.limits import Limit, Share
 from tasks.result import Finding, Severity
 
 if TYPE_CHECKING:
@@ -40,6 +42,11 @@ class Params(checks.CheckParams):
         Limit(warn=0.17, fail=0.33),
         description="Jensen-Shannon distance of a categorical feature (0.17 / 0.33: what two normal distributions "
         "0.5 / 1 sd apart give)",
+    )
+    identifier_share: Share = Field(
+        0.9,
+        description="a non-float feature with at least this share of distinct training values is an identifier: "
+        "not compared (new ids in a batch are its nature)",
     )
 
 
@@ -65,6 +72,7 @@ class Shift:
 @dataclass(frozen=True)
 class Measurement(checks.Measurement):
     shifts: tuple[Shift, ...]
+    identifiers: dict[str, float] = field(default_factory=dict)  # column -> share of distinct training values
 
     def metrics(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -131,14 +139,31 @@ def shift_of(
     return Shift(name, tuple(scores), len(reference), len(batch), touched, dict(drift.unmeasured))
 
 
+def identifiers(train: pd.DataFrame, columns: list[str], share: float) -> dict[str, float]:
+    """Non-float, non-datetime, non-boolean columns whose training values are at least `share` distinct."""
+    found = {}
+    for c in columns:
+        s = train[c]
+        if pd.api.types.is_float_dtype(s.dtype) or is_datetime(s) or pd.api.types.is_bool_dtype(s.dtype):
+            continue
+        present = int(s.notna().sum())
+        if present >= 2 and s.nunique() / present >= share:
+            found[c] = s.nunique() / present
+    return found
+
+
 def measure(x: DataInputs, p: Params) -> Measurement:
-    columns = [c for c in (*x.numeric, *x.categorical) if c in x.train.columns]
+    ids = identifiers(x.train, [c for c in (*x.numeric, *x.categorical) if c in x.train.columns], p.identifier_share)
+    numeric = [c for c in x.numeric if c not in ids]
+    categorical = [c for c in x.categorical if c not in ids]
+    columns = [c for c in (*numeric, *categorical) if c in x.train.columns]
     reference = sample(x.train[columns], x.drift_reference_rows, x.seed)
     return Measurement(
         tuple(
-            shift_of(reference, x.train, frame, name, x.numeric, x.categorical, p, x.normalization_tolerance)
+            shift_of(reference, x.train, frame, name, numeric, categorical, p, x.normalization_tolerance)
             for name, frame in x.batches.items()
-        )
+        ),
+        ids,
     )
 
 
@@ -150,7 +175,19 @@ def _describe(d: Score) -> str:
 def judge(m: Measurement, p: Params) -> list[Finding]:
     """One finding per batch: every feature whose shift reaches its warn limit, worst first, with the statistic
     and its size (info naming the closest one when none does)."""
-    return [_judged(s, p) for s in m.shifts]
+    found = [_judged(s, p) for s in m.shifts]
+    if m.identifiers:
+        shown = ", ".join(f"`{c}` ({v:.0%} distinct)" for c, v in m.identifiers.items())
+        found.append(
+            Finding(
+                severity=Severity.info,
+                message=f"not compared, identifiers: {shown}: an id's values differ between files by nature, which "
+                "is no drift (whether the model rests on it: the evaluation layer's spurious_feature)",
+                columns=list(m.identifiers),
+                evidence={"identifiers": m.identifiers, "identifier_share": p.identifier_share},
+            )
+        )
+    return found
 
 
 def _judged(s: Shift, p: Params) -> Finding:

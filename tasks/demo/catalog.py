@@ -35,6 +35,11 @@ class Fault:
     # project's baseline is not copied: the data stage's first run writes it from the planted training snapshot
     # (data.baseline_bootstrap).
     there_from_day_one: bool = False
+    # The faulty project's MLflow store holds a champion: the clean demo model, registered under the deployment
+    # alias (what production serves), for the planted candidate to be compared with.
+    champion: bool = False
+    # Features the faulty project's list leaves out (a refactor of the feature list lost them).
+    dropped_features: tuple[str, ...] = ()
 
     @property
     def planted(self) -> str:
@@ -94,7 +99,95 @@ FAULTS: dict[str, Fault] = {
         _f("unseen_categories", "features", "unseen_categories", "categories at serving that training never saw"),
         _f("out_of_range", "features", "out_of_range", "impossible values at runtime (negative ages)"),
         # training faults (FAULTS.md order)
+        _f(
+            "nondeterministic_training",
+            "training",
+            "nondeterministic_training",
+            "the same data, seed and params give different models",
+            params={
+                "model.estimator": None,
+                "model.factory": "tasks.demo.plants:undersampled_boosting",
+                "model.params": {"max_iter": 100, "learning_rate": 0.1, "max_depth": 5, "min_samples_leaf": 400},
+            },
+        ),
+        _f(
+            "unstable_training",
+            "training",
+            "unstable_training",
+            "retraining with other seeds changes results a lot",
+            severity=Severity.warn,
+            params={
+                "model.estimator": "sklearn.neural_network.MLPClassifier",
+                "model.params": {"hidden_layer_sizes": [64], "early_stopping": True},
+            },
+        ),
+        _f(
+            "overfitting",
+            "training",
+            "overfitting",
+            "train score far above validation",
+            params={
+                "model.estimator": "sklearn.tree.DecisionTreeClassifier",
+                "model.params": {"max_depth": None, "min_samples_leaf": 1},
+            },
+        ),
+        _f(
+            "class_imbalance",
+            "training",
+            "class_imbalance",
+            "training classes badly unbalanced with no handling",
+            severity=Severity.warn,
+            there_from_day_one=True,
+        ),
+        _f(
+            "loss_not_decreasing",
+            "training",
+            "loss_not_decreasing",
+            "the loss curve does not go down, or activations collapse",
+            params={
+                "model.estimator": "sklearn.neural_network.MLPClassifier",
+                "model.params": {"hidden_layer_sizes": [100], "learning_rate_init": 0.1, "max_iter": 50},
+            },
+        ),
         # evaluation faults (FAULTS.md order)
+        _f(
+            "wrong_metric",
+            "evaluation",
+            "wrong_metric",
+            "accuracy used as the gate on heavily imbalanced data",
+            severity=Severity.warn,
+            params={"evaluation.metric": "accuracy", "training.metric": "accuracy"},
+        ),
+        _f(
+            "bad_threshold",
+            "evaluation",
+            "bad_threshold",
+            "the decision threshold is far from the one the cost matrix favours",
+            params={"evaluation.threshold": 0.2},
+        ),
+        _f(
+            "test_set_changed",
+            "evaluation",
+            "test_set_changed",
+            "the trusted test set is not the one pinned on day one",
+            keeps_test_pin=True,
+        ),
+        _f(
+            "spurious_feature",
+            "evaluation",
+            "spurious_feature",
+            "predictions rest on a feature that should not matter (an id, a row number)",
+            extra_features=("index",),
+            there_from_day_one=True,  # every file was exported that way: the reviewed contract has the column
+        ),
+        _f(
+            "challenger_worse",
+            "evaluation",
+            "challenger_worse",
+            "the new model is worse than the champion on the trusted set",
+            champion=True,
+            dropped_features=("sched_hour",),
+        ),
     )
 }
 

@@ -66,6 +66,7 @@ def _write(
     pins: dict[str, str] | None,
     extra_features: tuple[str, ...],
     header: str,
+    dropped_features: tuple[str, ...] = (),
     settings: Mapping[str, Any] | None = None,
     suite: Literal["copy", "copy_if_any", "build"],
 ) -> Path:
@@ -100,6 +101,8 @@ def _write(
             *raw_inputs["features"],
             *[c for c in extra_features if c not in raw_inputs["features"]],
         ]
+    if dropped_features and raw_inputs.get("features") is not None:
+        raw_inputs["features"] = [c for c in raw_inputs["features"] if c not in dropped_features]
     tracking = params.tracking
     written = {
         **raw,
@@ -135,12 +138,61 @@ def _set(raw: dict, dotted: str, value: Any) -> None:
     node[last] = value
 
 
-def _clean_md5(frames: dict[str, pd.DataFrame], params: Params, name: str) -> str | None:
-    """The md5 the clean snapshot file has, written exactly as the snapshot stage writes it."""
+def _clean_files(frames: dict[str, pd.DataFrame], params: Params, names: list[str]) -> dict[str, tuple[str, bytes]]:
+    """The md5 and bytes of each named clean snapshot file, written exactly as the snapshot stage writes it."""
     with tempfile.TemporaryDirectory(prefix="glassbox-clean-") as tmp:
         inputs = params.inputs.model_copy(update={n: Path(tmp) / f"{n}.parquet" for n in ("train", "test", "current")})
         write_snapshot(frames, inputs)
-        return file_md5(inputs.files()[name])
+        return {name: (file_md5(inputs.files()[name]) or "", inputs.files()[name].read_bytes()) for name in names}
+
+
+def _keep_in_dvc_cache(files: dict[str, tuple[str, bytes]], out_dir: Path) -> None:
+    """The pinned versions' bytes where `dvc add` kept them on day one: the faulty project's DVC cache
+    (`.dvc/cache/files/md5/xx/rest`), so a check can tell which rows of the file behind the pin changed."""
+    dvc = Path(out_dir).resolve() / ".dvc"
+    for md5, data in files.values():
+        cached = dvc / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_bytes(data)
+    if files and not (dvc / "config").exists():  # what `dvc init` leaves: an empty config, the cache ignored by git
+        (dvc / "config").write_text("")
+        (dvc / ".gitignore").write_text("/config.local\n/tmp\n/cache\n")
+
+
+def _register_champion(frames: dict[str, pd.DataFrame], project: Params, faulty_params: Path) -> None:
+    """Train the clean demo model as the training stage does (the project's features and model, its fit rows)
+    and register it as the champion (under the deployment alias, with the provenance tags a registered version
+    carries) in the faulty project's own MLflow store: the model in production before the faulty retrain."""
+    import mlflow
+
+    from tasks.deployment.registration import client, promote, register
+    from tasks.frames import binary_target, categorical_columns, feature_columns
+    from tasks.modeling import ModelRef, build_model, log_model
+    from tasks.provenance import collect
+    from tasks.tracking import configure
+    from tasks.training.stage import validation_split
+
+    faulty = load_params(faulty_params)
+    inputs, train = project.inputs, frames["train"]
+    features = feature_columns(inputs, train)
+    categorical = categorical_columns(inputs, train, features)
+    text = [c for c in features if c in inputs.text]
+    numeric = [c for c in features if c not in categorical and c not in text]
+    y = binary_target(train, inputs.target, inputs.train).to_numpy()
+    fit, val = validation_split(train, inputs.timestamp, project.training.validation_fraction, project.model.seed)
+    model = build_model(project.model, categorical, numeric, text).fit(train[features].iloc[fit], y[fit])
+    previous = mlflow.get_tracking_uri()
+    try:
+        configure(faulty.tracking)
+        with mlflow.start_run(run_name="champion (clean demo model, registered by glassbox inject)") as run:
+            info = log_model(model, train[features].iloc[val])
+        ref = ModelRef(info.model_uri, info.model_id, run.info.run_id, features, categorical, text)
+        registry = client(faulty.tracking.uri)
+        name, alias = faulty.tracking.registered_model, faulty.deployment.alias
+        version = register(registry, name, ref, {**collect(faulty).tags(), "glassbox_run_id": "inject-champion"})
+        promote(registry, name, alias, str(version.version), None)
+    finally:
+        mlflow.set_tracking_uri(previous)
 
 
 def inject(fault_id: str, project_params_path: Path | str, out_dir: Path | str, *, seed: int | None = None) -> Path:
@@ -154,15 +206,22 @@ def inject(fault_id: str, project_params_path: Path | str, out_dir: Path | str, 
     rng = np.random.default_rng(params.snapshot.seed if seed is None else seed)
     planted = fault.plant(clean, rng)
     kept = [name for name, keep in (("train", fault.keeps_training_pin), ("test", fault.keeps_test_pin)) if keep]
-    pins = {name: _clean_md5(clean, params, name) for name in kept} or None
+    kept_files = _clean_files(clean, params, kept)
+    pins = {name: md5 for name, (md5, _) in kept_files.items()} or None
     set_here = "".join(f"# Set: {k} = {v!r}\n" for k, v in fault.params.items())
     header = (
         f"# glassbox inject {fault.id}: {fault.description}.\n"
         f"# Planted: {fault.planted}\n"
         f"{set_here}"
         f"# Expected: layer {fault.layer}, check {fault.check}, severity {fault.severity.value}.\n"
+        + (
+            f"# Champion: the clean demo model, registered as {params.tracking.registered_model}@"
+            f"{params.deployment.alias} in this project's MLflow store.\n"
+            if fault.champion
+            else ""
+        )
     )
-    return _write(
+    written = _write(
         planted,
         params,
         raw,
@@ -170,10 +229,15 @@ def inject(fault_id: str, project_params_path: Path | str, out_dir: Path | str, 
         Path(out_dir),
         pins=pins,
         extra_features=fault.extra_features,
+        dropped_features=fault.dropped_features,
         header=header,
         settings=fault.params,
         suite="build" if fault.there_from_day_one else "copy",
     )
+    _keep_in_dvc_cache(kept_files, Path(out_dir))  # after _write: out_dir is known to be outside the project
+    if fault.champion:
+        _register_champion(clean, params, written)
+    return written
 
 
 def write_clean(project_params_path: Path | str, out_dir: Path | str) -> Path:

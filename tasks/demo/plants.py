@@ -11,6 +11,9 @@ from functools import cache
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.pipeline import Pipeline
 
 from tasks.demo.flights import package_data_dir
 
@@ -220,3 +223,127 @@ def out_of_range(frames: Frames, rng: np.random.Generator) -> Frames:
     rows = _some(len(cur), 0.05, rng)
     cur.iloc[rows, col] = -cur.iloc[rows, col]
     return out
+
+
+def wrong_metric(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (a fault of configuration)
+    """The gate metric was copied from a balanced project: accuracy (evaluation.metric and training.metric) judges
+    a test set where about one flight in eight is late; the data are untouched."""
+    return _copy(frames)
+
+
+def bad_threshold(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (a fault of configuration)
+    """The decision threshold was copied from another model, whose scores ran lower (evaluation.threshold 0.2
+    instead of one chosen on this model's costs); the data are untouched."""
+    return _copy(frames)
+
+
+# The demo's columns as the team's own model factory hard-codes them (a factory gets no column lists).
+_CATEGORICAL = ["carrier", "origin", "dest"]
+_NUMERIC = ["distance", "sched_hour", "weekday", "temp", "dewp", "humid", "wind_dir", "wind_speed", "precip"]
+_NUMERIC += ["pressure", "visib"]
+
+
+class UndersampledBoosting(ClassifierMixin, BaseEstimator):
+    """The team's own fix for the late flights being the smaller class: drop on-time rows at random until the
+    classes are even, then fit boosted trees. The draw uses a fresh NumPy generator with no seed (the class has
+    no random_state parameter for the project's seed to reach)."""
+
+    def __init__(self, estimator: object = None) -> None:
+        self.estimator = estimator
+
+    def fit(self, X: object, y: object) -> UndersampledBoosting:
+        y = np.asarray(y)
+        pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+        small, large = (pos, neg) if len(pos) < len(neg) else (neg, pos)
+        keep = np.sort(np.concatenate([small, np.random.default_rng().choice(large, len(small), replace=False)]))
+        rows = X.iloc[keep] if isinstance(X, pd.DataFrame) else np.asarray(X)[keep]
+        self.estimator_ = clone(self.estimator).fit(rows, y[keep])
+        self.classes_ = self.estimator_.classes_
+        return self
+
+    def predict_proba(self, X: object) -> np.ndarray:
+        return self.estimator_.predict_proba(X)
+
+    def predict(self, X: object) -> np.ndarray:
+        return self.estimator_.predict(X)
+
+
+def undersampled_boosting(**params: object) -> Pipeline:
+    """The team's model factory (`model.factory`): the standard preprocessing, then boosted trees with `params`
+    fitted on an even sample of the classes."""
+    from tasks.modeling import build_preprocessor  # imports tasks.params: not at module level
+
+    return Pipeline(
+        [
+            ("preprocess", build_preprocessor(_CATEGORICAL, _NUMERIC, ["route"])),
+            ("model", UndersampledBoosting(HistGradientBoostingClassifier(**params))),
+        ]
+    )
+
+
+def nondeterministic_training(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (configuration)
+    """The team's own model factory (model.factory) under-samples the on-time flights with an unseeded NumPy
+    generator before fitting the boosted trees: no random_state parameter, so the project's seed never reaches
+    it; the data are untouched."""
+    return _copy(frames)
+
+
+def unstable_training(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (configuration)
+    """The boosted trees swapped for a small neural network (MLPClassifier, 64 units) stopped early on a random
+    tenth of its fit rows: some seeds stop it too soon; the data are untouched."""
+    return _copy(frames)
+
+
+def overfitting(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (configuration)
+    """The boosted trees swapped for one readable decision tree, its regularization removed to chase the
+    training score (no depth limit, leaves of a single row); the data are untouched."""
+    return _copy(frames)
+
+
+SEVERE_DELAY = 120  # minutes late at arrival: the rare event the class_imbalance planting predicts
+
+
+def class_imbalance(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (deterministic)
+    """The team predicts severe delays instead: `late` is an arrival more than two hours late (about 3.6% of
+    training flights), in every file, from the real arrival delays (flights without one dropped), and the
+    model weighs nothing for the rare class."""
+    out = _copy(frames)
+    for name, df in out.items():
+        delay = _with_outcomes(df)["arr_delay"]
+        known = df[delay.notna()].copy()
+        known[TARGET] = (delay[delay.notna()] > SEVERE_DELAY).astype(df[TARGET].dtype)
+        out[name] = known.reset_index(drop=True)
+    return out
+
+
+def loss_not_decreasing(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (configuration)
+    """The team switched to a neural network (model.estimator MLPClassifier, adam) and kept the learning rate of
+    its plain-SGD recipe, learning_rate_init 0.1: a hundred times adam's default 0.001 (ten times the highest
+    rate adam is usually tuned to); the data are untouched."""
+    return _copy(frames)
+
+
+def test_set_changed(frames: Frames, rng: np.random.Generator) -> Frames:
+    """The trusted test file regenerated behind its pin: the export re-run over the same days drew another
+    sample (a random 80% of the rows) and wrote them in no particular order."""
+    out = _copy(frames)
+    test = out["test"]
+    rows = _some(len(test), 0.80, rng)
+    out["test"] = test.iloc[rng.permutation(rows)].reset_index(drop=True)
+    return out
+
+
+def spurious_feature(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (deterministic)
+    """A row-number column left in: the export wrote the pandas index into every file (`reset_index()` before
+    `to_parquet`), an `index` column 0..n-1 per file, in time order, and the feature list took it in. In
+    training it tells the model which days were bad; in production it means nothing."""
+    out = _copy(frames)
+    for df in out.values():
+        df.insert(0, "index", np.arange(len(df), dtype="int64"))
+    return out
+
+
+def challenger_worse(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (a fault of configuration)
+    """A feature-list refactor lost `sched_hour` (the hour of departure, the model's strongest feature): the
+    retrained challenger, on the same data, is compared with the champion in production (the clean model)."""
+    return _copy(frames)

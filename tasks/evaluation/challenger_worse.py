@@ -2,6 +2,10 @@
 deployment alias) on the same trusted rows. A newer model is not a better one; promoting a worse one is the
 regression no other gate sees, since each model alone may clear the score floor.
 
+Judged on a paired bootstrap of the test rows: both models scored on the same resampled rows, the margin's
+one-sided upper confidence bound is what the floor judges, so a margin the rows cannot tell from noise does not
+fail (and a clearly worse challenger does, even when a lucky draw of rows flatters it).
+
 The first run has no champion and says so (info); a champion that cannot score today's test set (a column
 it needs is gone) is reported as a warn, not compared."""
 
@@ -11,10 +15,11 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
 from pydantic import Field
 
 from tasks import checks
-from tasks.evaluation.scoring import classification_scores
+from tasks.evaluation.scoring import bootstrap_counts, classification_scores, resampled_scores
 from tasks.limits import Floor, judged
 from tasks.result import Finding, Severity
 
@@ -26,8 +31,12 @@ if TYPE_CHECKING:
 class Params(checks.CheckParams):
     margin: Floor = Field(
         Floor(warn=-0.005, fail=-0.02),
-        description="challenger minus champion on evaluation.metric, on the trusted test set's rows",
+        description="challenger minus champion on evaluation.metric on the trusted test set's rows, judged at "
+        "its upper confidence bound (paired bootstrap)",
     )
+    confidence: float = Field(0.95, gt=0.5, lt=1.0, description="one-sided confidence of the margin's upper bound")
+    resamples: int = Field(200, ge=20, description="paired bootstrap resamples of the test rows")
+    seed: int = Field(0, description="for the bootstrap")
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,9 @@ class Measurement(checks.Measurement):
     same_model: bool = False  # the candidate is the champion's own logged model
     candidate_uri: str = ""
     candidate_id: str | None = None
+    low: float = math.nan  # the margin's two-sided interval at the check's confidence (paired bootstrap)
+    high: float = math.nan  # ... and its one-sided upper bound: what the floor judges
+    resamples: int = 0
 
     @property
     def compared(self) -> bool:
@@ -60,7 +72,22 @@ class Measurement(checks.Measurement):
     def metrics(self) -> dict[str, float]:
         if not self.compared:
             return {}
-        return {f"champion_{self.metric}": self.champion_score, "margin": self.margin}
+        return {f"champion_{self.metric}": self.champion_score, "margin": self.margin, "margin_upper": self.high}
+
+
+def paired_margin(
+    y: np.ndarray, challenger: np.ndarray, champion: np.ndarray, metric: str, threshold: float, p: Params
+) -> tuple[float, float]:
+    """The margin (challenger minus champion) on bootstrap resamples of the same rows, both models scored on each
+    resample: its lower quantile at 1 - confidence and its upper bound at confidence (NaN when undefined)."""
+    counts = bootstrap_counts(len(y), p.resamples, np.random.default_rng(p.seed))
+    diff = resampled_scores(metric, y, challenger, counts, threshold) - resampled_scores(
+        metric, y, champion, counts, threshold
+    )
+    diff = diff[np.isfinite(diff)]
+    if not len(diff):
+        return math.nan, math.nan
+    return float(np.quantile(diff, 1 - p.confidence)), float(np.quantile(diff, p.confidence))
 
 
 def measure(x: EvaluationInputs, p: Params) -> Measurement:
@@ -73,7 +100,11 @@ def measure(x: EvaluationInputs, p: Params) -> Measurement:
         columns = given.columns if given is not None else ()
         return Measurement(champion=x.champion, reason=reason, reason_columns=tuple(columns), **base)
     challenger = classification_scores(x.labels, x.scores, x.threshold)[x.metric]
+    low, high = paired_margin(x.labels, x.scores, given.scores, x.metric, x.threshold, p)
     return Measurement(
+        low=low,
+        high=high,
+        resamples=p.resamples,
         champion=x.champion,
         challenger=challenger,
         champion_scores=classification_scores(x.labels, given.scores, x.threshold),
@@ -119,12 +150,20 @@ def judge(m: Measurement, p: Params) -> list[Finding]:
                 evidence=evidence,
             )
         ]
-    return [
-        judged(
-            m.margin,
-            p.margin,
-            f"challenger {m.metric} {m.challenger:.4f} vs champion v{m.champion.version} {m.champion_score:.4f}: "
-            f"margin {m.margin:+.4f} (floor: warn {p.margin.warn}, fail {p.margin.fail})",
-            evidence=evidence,
-        )
-    ]
+    evidence.update(margin_low=m.low, margin_upper=m.high, confidence=p.confidence, resamples=m.resamples)
+    bound = m.high if math.isfinite(m.high) else m.margin
+    interval = (
+        f"; paired bootstrap of the {m.rows:,} rows: {m.low:+.4f} to {m.high:+.4f} "
+        f"(upper bound at {p.confidence:.0%}, judged)"
+        if math.isfinite(m.high)
+        else ""
+    )
+    message = (
+        f"challenger {m.metric} {m.challenger:.4f} vs champion v{m.champion.version} {m.champion_score:.4f}: "
+        f"margin {m.margin:+.4f}{interval} (floor: warn {p.margin.warn}, fail {p.margin.fail})"
+    )
+    if p.margin.severity(bound) is not Severity.info:
+        message += ": the challenger is worse than the champion on the same rows beyond noise; keep the champion"
+    elif p.margin.severity(m.margin) is not Severity.info:
+        message += ": lower on these rows, but within what resampling them gives (not judged worse)"
+    return [judged(bound, p.margin, message, evidence=evidence)]

@@ -9,7 +9,16 @@ from typing import Literal
 from pydantic import Field
 
 from tasks.checks import CheckParams, checks_of
-from tasks.evaluation import challenger_worse, test_labels, test_score, test_set_changed
+from tasks.evaluation import (
+    bad_threshold,
+    challenger_worse,
+    slices,
+    spurious_feature,
+    test_labels,
+    test_score,
+    test_set_changed,
+    wrong_metric,
+)
 from tasks.limits import Share
 
 # Old params keys that moved, old dotted key -> new dotted key (a one-line error names the new one).
@@ -28,4 +37,6 @@ class Settings(CheckParams):
     )
 
 
-CHECKS = checks_of(test_set_changed, test_labels, test_score, challenger_worse)
+CHECKS = checks_of(
+    test_set_changed, test_labels, test_score, wrong_metric, bad_threshold, slices, spurious_feature, challenger_worse
+)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from tasks.evaluation.champion import Champion, ChampionScores
+from tasks.limits import Floor
 
 
 @dataclass(frozen=True)
@@ -35,3 +37,20 @@ class EvaluationInputs:
     test_pin: str | None = None
     champion: Champion | None = None
     champion_scores: ChampionScores | None = None
+    # The features the candidate was trained on (slices looks for categorical ones among them).
+    features: tuple[str, ...] = ()
+    # The candidate's scores on training's validation rows (columns label, score; None when training wrote none):
+    # where bad_threshold chooses the best threshold, apart from the test rows it judges it on.
+    validation: pd.DataFrame | None = None
+    # test_score's floor, the default floor of each slice (None: the slices check's own default).
+    score_floor: Floor | None = None
+    # For spurious_feature: the fitted candidate pipeline (reads `features`), its `text` features, the training
+    # file with its 0/1 labels and the positions of the rows the candidate was fitted on (what it rests on), and
+    # the id and timestamp columns (inputs.id, inputs.timestamp).
+    model: Any = None
+    text: tuple[str, ...] = ()
+    train: pd.DataFrame | None = None
+    train_labels: np.ndarray | None = None
+    fit_rows: np.ndarray | None = None
+    key: str | None = None
+    timestamp: str | None = None

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from tasks.context import StageContext
 from tasks.evaluation import challenger_worse, test_score
@@ -18,8 +20,28 @@ from tasks.evaluation.mlflow_evaluation import evaluate_on_run
 from tasks.frames import binary_target, load_inputs, require_columns
 from tasks.modeling import ModelRef, load_sklearn, positive_scores
 from tasks.result import StageOutput
+from tasks.training.stage import VALIDATION_FILE, validation_split
 
 SCORES_FILE = "test_scores.json"
+
+
+def _validation_scores(ctx: StageContext) -> pd.DataFrame | None:
+    """The candidate's scores on training's validation rows, where bad_threshold chooses its best threshold."""
+    path = ctx.of("training") / VALIDATION_FILE
+    return pd.read_parquet(path, columns=["label", "score"]) if path.exists() else None
+
+
+def _fit_rows(ctx: StageContext) -> tuple[pd.DataFrame | None, np.ndarray | None, np.ndarray | None]:
+    """The training file, its 0/1 labels and the rows the candidate was fitted on, split as training split them
+    (spurious_feature measures what the model rests on there); Nones when the file is not there (the check then
+    measures on the test set only and says so)."""
+    p = ctx.params
+    if not Path(p.inputs.train).is_file():
+        return None, None, None
+    train = load_inputs(p.inputs, ("train",))["train"]
+    y = binary_target(train, p.inputs.target, p.inputs.train).to_numpy()
+    fit_rows, _ = validation_split(train, p.inputs.timestamp, p.training.validation_fraction, p.model.seed)
+    return train, y, fit_rows
 
 
 def run(ctx: StageContext) -> StageOutput:
@@ -28,6 +50,7 @@ def run(ctx: StageContext) -> StageOutput:
     path = p.inputs.test
     ref = ModelRef.read(ctx.of("training"))
     test = load_inputs(p.inputs, ("test",))["test"]
+    train, train_y, fit_rows = _fit_rows(ctx)
     require_columns(test, ref.features, path, "feature the candidate was trained on")
     y = binary_target(test, p.inputs.target, path).to_numpy()
 
@@ -56,6 +79,16 @@ def run(ctx: StageContext) -> StageOutput:
         alias=p.deployment.alias,
         champion=champion,
         champion_scores=score_champion(champion, test) if champion is not None else None,
+        features=tuple(ref.features),
+        validation=_validation_scores(ctx),
+        score_floor=e.test_score.floor,
+        model=model,
+        text=tuple(ref.text),
+        train=train,
+        train_labels=train_y,
+        fit_rows=fit_rows,
+        key=p.inputs.id,
+        timestamp=p.inputs.timestamp,
     )
     checked = ctx.run_checks(CHECKS, x)
 

@@ -1,7 +1,7 @@
 """The training layer's settings and its checks, in diagnostic order: the root causes first. A test set that
 training has seen (or whose future it has seen) voids every score, so the split checks come first; then that
 the model is fitted on the validated features; then whether the classes it is fitted on are balanced or handled;
-then the fits themselves (reproducible, generalising)."""
+then the fits themselves (reproducible, learning at all, generalising)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ from tasks.checks import CheckParams, checks_of
 from tasks.training import (
     class_imbalance,
     features_match,
+    loss_not_decreasing,
     nondeterministic_training,
     overfitting,
+    simpler_model,
     split_overlap,
     temporal_overlap,
+    unstable_training,
 )
 
 # Old params keys that moved, old dotted key -> new dotted key (a one-line error names the new one).
@@ -46,5 +49,13 @@ class Settings(CheckParams):
 
 
 CHECKS = checks_of(
-    split_overlap, temporal_overlap, features_match, class_imbalance, nondeterministic_training, overfitting
+    split_overlap,
+    temporal_overlap,
+    features_match,
+    class_imbalance,
+    nondeterministic_training,
+    unstable_training,
+    loss_not_decreasing,
+    overfitting,
+    simpler_model,
 )

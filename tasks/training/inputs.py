@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,7 +38,9 @@ class TrainingInputs:
     output, or the raw feature frame when the model has no preprocessing step (checks fit their own reference
     models on its fit rows). `model_features` is that matrix when there is a preprocessing step (None otherwise)
     and `validated_sha256` the fingerprint the features layer recorded for it. `model` is the fitted candidate
-    pipeline (preprocessing and estimator), for checks that read how it is configured.
+    pipeline (preprocessing and estimator), for checks that read how it is configured; `seed` the seed it was
+    fitted with (`model.seed`). `cache` holds the extra fits checks share (tasks/training/refits.py), so two
+    checks comparing with the same reference fit it once.
     """
 
     train: pd.DataFrame
@@ -58,3 +60,5 @@ class TrainingInputs:
     validated_sha256: str | None = None
     model_inputs: Any = None  # np.ndarray, or pd.DataFrame when the model has no preprocessing step
     model: Any = None  # sklearn Pipeline
+    seed: int = 0
+    cache: dict = field(default_factory=dict, compare=False, repr=False)

@@ -9,12 +9,16 @@ gradient-boosted model (depth 3, leaves of at least 1% of the rows, L2 1.0). The
 the reference. The shortfall (reference minus candidate validation score) is judged as the share of the
 reference's skill (its score above a constant prediction's) that the candidate loses, at its lower confidence
 bound over a paired bootstrap of the validation rows: the same share means the same harm on an easy and a hard
-problem, and a few hundred validation rows cannot fail a model by chance."""
+problem, and a few hundred validation rows cannot fail a model by chance. The references are fitted once per run
+(tasks/training/refits.py; simpler_model judges against the same fits).
+
+The learning curve, the candidate's estimator refitted on growing nested samples of the fit rows (its own seed),
+is logged as evidence (learning_curve.png / .csv): a train/validation gap that grows with data is reported in
+the finding, since it says more rows will not cure it; the skill loss stays the verdict."""
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -23,16 +27,19 @@ import pandas as pd
 from pydantic import Field, field_validator
 
 from tasks import checks
-from tasks.columns import is_numeric
+from tasks.evidence import plot_lines
 from tasks.limits import Limit, judged
 from tasks.result import Finding, Severity
+from tasks.training import refits
 from tasks.training.inputs import score
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tasks.training.inputs import TrainingInputs
 
-SEED = 0  # the reference sample and the bootstrap draw from it: the same inputs give the same measurement
-LEAF_SHARE = 0.01  # the regularized reference's leaves hold at least this share of its fit rows (and 20 rows)
+SEED = 0  # the bootstrap draws: the same inputs give the same measurement
+REFERENCES = (refits.LOGISTIC, refits.BOOSTING)  # what a model that cannot memorize reaches on the same rows
 
 
 class Params(checks.CheckParams):
@@ -60,6 +67,28 @@ class Params(checks.CheckParams):
         description="at most this many fit rows train each reference, and this many validation rows are "
         "resampled (a bounded cost: the references are cheap models on a sample, never a second full fit)",
     )
+    curve_sizes: tuple[float, ...] = Field(
+        (0.1, 0.25, 0.5, 1.0),
+        min_length=2,
+        description="learning curve: the candidate's estimator refitted on these shares of `curve_rows` fit rows "
+        "(nested samples, its own seed), scored on the fit sample and on the validation rows",
+    )
+    curve_rows: int = Field(
+        20_000, ge=200, description="the learning curve's largest training size (at most the fit rows)"
+    )
+    gap_growth: float = Field(
+        0.02,
+        ge=0.0,
+        description="rise of the train minus validation gap from the curve's smallest to its largest size above "
+        "which the finding says the gap grows with data (reported, not judged: the skill loss is the verdict)",
+    )
+
+    @field_validator("curve_sizes")
+    @classmethod
+    def _shares(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not 0.0 < s <= 1.0 for s in v) or list(v) != sorted(set(v)):
+            raise ValueError("must be increasing shares in (0, 1]")
+        return v
 
     @field_validator("gap", mode="before")
     @classmethod
@@ -86,6 +115,13 @@ class Measurement(checks.Measurement):
     chance: float = math.nan  # the metric of a constant prediction (the fit rows' positive share) on validation
     shortfall_bound: float = math.nan  # lower confidence bound of reference minus candidate validation score
     unmeasured: str = ""  # why the comparison was not made
+    curve: tuple[tuple[int, float, float], ...] = ()  # learning curve: (training rows, train, validation score)
+
+    @property
+    def gap_growth(self) -> float:
+        """How much the learning curve's gap rose from its smallest to its largest size (NaN: no curve)."""
+        gaps = [t - v for _, t, v in self.curve if not (math.isnan(t) or math.isnan(v))]
+        return gaps[-1] - gaps[0] if len(gaps) >= 2 else math.nan
 
     @property
     def gap(self) -> float:
@@ -110,6 +146,8 @@ class Measurement(checks.Measurement):
 
     def metrics(self) -> dict[str, float]:
         out = {"train_val_gap": self.gap}
+        if not math.isnan(self.gap_growth):
+            out["curve_gap_growth"] = self.gap_growth
         if not self.unmeasured:
             out |= {
                 "reference_validation": self.reference_validation,
@@ -119,57 +157,21 @@ class Measurement(checks.Measurement):
             }
         return out
 
-
-def _rows(data: Any, idx: np.ndarray) -> Any:
-    return data.iloc[idx] if isinstance(data, pd.DataFrame) else np.asarray(data)[idx]
-
-
-def _numeric(fit: Any, val: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The model inputs as numbers the references read: as they are, or (a model without preprocessing, on the
-    raw frame) through the standard preprocessing, fitted on the reference's fit rows."""
-    if isinstance(fit, pd.DataFrame) and not all(is_numeric(fit[c]) for c in fit.columns):
-        from tasks.modeling import build_preprocessor  # imports tasks.params: not at module level
-
-        categorical = [c for c in fit.columns if not is_numeric(fit[c])]
-        numeric = [c for c in fit.columns if c not in categorical]
-        pre = build_preprocessor(categorical, numeric).fit(fit)
-        return np.asarray(pre.transform(fit), dtype="float64"), np.asarray(pre.transform(val), dtype="float64")
-    return np.asarray(fit, dtype="float64"), np.asarray(val, dtype="float64")
-
-
-def references(rows: int) -> dict[str, Any]:
-    """The simpler models the candidate is compared with, unfitted."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    return {
-        "logistic regression": make_pipeline(
-            SimpleImputer(strategy="median", keep_empty_features=True),
-            StandardScaler(),
-            LogisticRegression(max_iter=1000),
-        ),
-        "regularized boosting (depth 3)": HistGradientBoostingClassifier(
-            max_depth=3,
-            min_samples_leaf=max(20, int(rows * LEAF_SHARE)),
-            l2_regularization=1.0,
-            early_stopping=False,
-            random_state=SEED,
-        ),
-    }
-
-
-def _fit_scores(model: Any, X_fit: np.ndarray, y_fit: np.ndarray, X_val: np.ndarray) -> tuple[np.ndarray, ...]:
-    from sklearn.exceptions import ConvergenceWarning
-    from threadpoolctl import threadpool_limits
-
-    # one thread: a cheap model on a sample needs no more, and OpenMP threads stall on a busy machine
-    with threadpool_limits(limits=1), warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X_fit, y_fit)
-        return model.predict_proba(X_fit)[:, 1], model.predict_proba(X_val)[:, 1]
+    def evidence(self, out_dir: Path) -> list[str]:
+        if not self.curve:
+            return []
+        table = pd.DataFrame(self.curve, columns=["training_rows", "train", "validation"])
+        table["gap"] = table["train"] - table["validation"]
+        return plot_lines(
+            out_dir,
+            "learning_curve",
+            table,
+            "training_rows",
+            ["train", "validation"],
+            title="Learning curve: the candidate's estimator on growing samples of its fit rows",
+            xlabel="training rows",
+            ylabel=self.metric,
+        )
 
 
 def resampled_scores(metric: str, y: np.ndarray, p: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -217,37 +219,66 @@ def shortfall_bound(
     return float(np.quantile(diffs, 1.0 - p.confidence)) if len(diffs) else math.nan
 
 
+def learning_curve(x: TrainingInputs, p: Params) -> tuple[tuple[int, float, float], ...]:
+    """The candidate's estimator refitted (its own seed) on nested samples of the fit rows, `curve_sizes` of at
+    most `curve_rows`: (rows, score on those rows, score on the validation rows) per size."""
+    if refits.estimator(x) is None or x.model_inputs is None:
+        return ()
+    largest = min(p.curve_rows, len(x.fit_rows))
+    y, y_val = np.asarray(x.y), np.asarray(x.y)[x.validation_rows]
+    curve = []
+    for n in sorted({max(2, int(round(share * largest))) for share in p.curve_sizes}):
+        if len(np.unique(y[refits.fit_sample(x, n)])) < 2:
+            continue  # a sample with one class cannot be fitted
+        train, val = refits.candidate_refit(x, n, x.seed)
+        curve.append((n, score(x.metric, y[refits.fit_sample(x, n)], train), score(x.metric, y_val, val)))
+    return tuple(curve)
+
+
 def measure(x: TrainingInputs, p: Params) -> Measurement:
     base = Measurement(metric=x.metric, train=float(x.train_score), validation=float(x.validation_score))
     if math.isnan(base.gap):
         why = "the metric is undefined on the training or the validation rows (a part with one class cannot be ranked)"
         return replace(base, unmeasured=why)
+    base = replace(base, curve=learning_curve(x, p))
     if x.model_inputs is None or not len(x.validation_predictions):
         return replace(base, unmeasured="the stage passed no model inputs to fit a reference on")
-    rng = np.random.default_rng(SEED)
-    fit = np.asarray(x.fit_rows)
-    if len(fit) > p.sample_rows:
-        fit = np.sort(rng.choice(fit, size=p.sample_rows, replace=False))
-    val = np.asarray(x.validation_rows)
-    y_fit, y_val = np.asarray(x.y)[fit], np.asarray(x.y)[val]
-    if len(np.unique(y_fit)) < 2:
-        return replace(base, unmeasured="the references' sample of the fit rows has one class")
-    X_fit, X_val = _numeric(_rows(x.model_inputs, fit), _rows(x.model_inputs, val))
-    fitted = {name: _fit_scores(model, X_fit, y_fit, X_val) for name, model in references(len(fit)).items()}
-    validated = {name: score(x.metric, y_val, s[1]) for name, s in fitted.items()}
+    refs = refits.references(x, p.sample_rows)
+    if refs.unmeasured:
+        return replace(base, unmeasured=refs.unmeasured)
+    y_fit, y_val = np.asarray(x.y)[refs.rows], np.asarray(x.y)[x.validation_rows]
+    validated = {name: score(x.metric, y_val, refs.validation[name]) for name in REFERENCES}
     best = max(validated, key=lambda k: -math.inf if math.isnan(validated[k]) else validated[k])
     candidate = np.asarray(x.validation_predictions[0], dtype="float64")
-    chance = score(x.metric, y_val, np.full(len(val), float(np.asarray(x.y)[x.fit_rows].mean())))
+    chance = score(x.metric, y_val, np.full(len(y_val), float(np.asarray(x.y)[x.fit_rows].mean())))
+    rng = np.random.default_rng(SEED)
     return replace(
         base,
         reference=best,
-        reference_train=score(x.metric, y_fit, fitted[best][0]),
+        reference_train=score(x.metric, y_fit, refs.train[best]),
         reference_validation=validated[best],
-        reference_rows=len(fit),
-        validation_rows=len(val),
+        reference_rows=len(refs.rows),
+        validation_rows=len(y_val),
         validation_minority=int(min(y_val.sum(), len(y_val) - y_val.sum())),
         chance=chance,
-        shortfall_bound=shortfall_bound(x.metric, y_val, fitted[best][1], candidate, p, rng),
+        shortfall_bound=shortfall_bound(x.metric, y_val, refs.validation[best], candidate, p, rng),
+    )
+
+
+def curve_note(m: Measurement, p: Params) -> str:
+    """The learning curve in a sentence: its gap at the smallest and the largest size, and whether it grows."""
+    if len(m.curve) < 2 or math.isnan(m.gap_growth):
+        return ""
+    (n0, t0, v0), (n1, t1, v1) = m.curve[0], m.curve[-1]
+    trend = (
+        f"grows with data by {m.gap_growth:.4f} (above {p.gap_growth}): the fit to the training rows grows "
+        "faster than the validation score, so more rows will not close it"
+        if m.gap_growth > p.gap_growth
+        else f"does not grow with data (by {m.gap_growth:.4f}, limit {p.gap_growth})"
+    )
+    return (
+        f"; learning curve: gap {t0 - v0:.4f} at {n0:,} rows, {t1 - v1:.4f} at {n1:,} rows (validation "
+        f"{v0:.4f} -> {v1:.4f}), the gap {trend}"
     )
 
 
@@ -256,13 +287,16 @@ def judge(m: Measurement, p: Params) -> list[Finding]:
     the limit; the gap names the cause (overfitting above `gap`, an under-fitted or diverged fit below it). A loss
     that is there (bound above 0) and estimated beyond the fail limit, on validation rows too few to bound it
     above the warn limit, is a warning (suspected); a wide gap with nothing lost is info, stating both. What was
-    not measured is said, not passed."""
+    not measured is said, not passed. The learning curve is reported in the message (its gap growing with data
+    says more rows will not cure it), not judged."""
     scores = (
         f"{m.metric} {m.train:.4f} on training vs {m.validation:.4f} on validation (gap {m.gap:.4f}, "
-        f"{'above' if m.gap > p.gap else 'within'} {p.gap})"
+        f"{'above' if m.gap > p.gap else 'within'} {p.gap}){curve_note(m, p)}"
     )
     evidence: dict[str, Any] = {"metric": m.metric, "train": m.train, "validation": m.validation, "gap": m.gap}
     evidence["gap_limit"] = p.gap
+    if m.curve:
+        evidence |= {"learning_curve": [list(point) for point in m.curve], "curve_gap_growth": m.gap_growth}
     if m.unmeasured or math.isnan(m.skill_loss_bound):
         why = m.unmeasured or (
             f"the simpler reference does no better than a constant prediction on validation ({m.reference}: "

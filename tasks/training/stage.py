@@ -101,6 +101,7 @@ def run(ctx: StageContext) -> StageOutput:
         validated_sha256=manifest.get("sha256") if pre is not None else None,
         model_inputs=Xf,
         model=candidate,
+        seed=spec.seed,
     )
     checked = ctx.run_checks(CHECKS, x)
     # The candidate's validation scores: the evaluation layer chooses the cost-optimal threshold on them.

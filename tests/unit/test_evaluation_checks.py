@@ -64,7 +64,16 @@ def run(check: ModuleType, x: EvaluationInputs, params: CheckParams | None = Non
 
 def test_checks_run_in_diagnostic_order():
     """The test set's pin and labels first (they void every score), then the floor, then the champion."""
-    assert [c.name for c in CHECKS] == ["test_set_changed", "test_labels", "test_score", "challenger_worse"]
+    assert [c.name for c in CHECKS] == [
+        "test_set_changed",
+        "test_labels",
+        "test_score",
+        "wrong_metric",
+        "bad_threshold",
+        "slices",
+        "spurious_feature",
+        "challenger_worse",
+    ]
 
 
 def test_test_set_matching_its_pin_is_quiet(test_file: Path):
@@ -130,14 +139,46 @@ def test_no_champion_is_info_and_says_first_run():
     assert challenger_worse.measure(inputs(), P.challenger_worse).metrics() == {}
 
 
+def _pair(rows: int, noise: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels, a champion's scores, and a challenger's: the champion's plus `noise` (a worse ranking)."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(rows) < 0.3).astype(int)
+    champion = y + rng.normal(0, 1.0, rows)
+    return y, champion, champion + rng.normal(0, noise, rows)
+
+
 def test_worse_challenger_fails_with_both_scores_and_the_margin():
-    """A champion clearly better than the challenger on the same rows fails the margin."""
-    x = inputs(scores=POOR, champion=CHAMPION, champion_scores=ChampionScores(scores=GOOD))
+    """A champion clearly better than the challenger on the same rows fails the margin, judged at the upper
+    bound of the paired bootstrap interval, which lies below the floor."""
+    y, champ, chal = _pair(2000, 2.0)
+    x = inputs(
+        labels=y, scores=chal, test=pd.DataFrame({"y": y}), champion=CHAMPION, champion_scores=ChampionScores(champ)
+    )
     [f] = run(challenger_worse, x)
     m = challenger_worse.measure(x, P.challenger_worse)
     assert f.severity is Severity.fail and f.evidence["champion_version"] == "3"
-    assert f.evidence["champion"] == 1.0 and math.isclose(f.evidence["margin"], m.challenger - 1.0)
-    assert m.metrics() == {"champion_roc_auc": 1.0, "margin": m.margin} and m.margin < -0.1
+    assert math.isclose(f.evidence["margin"], m.challenger - m.champion_score) and m.margin < -0.1
+    assert m.low < m.margin < m.high < P.challenger_worse.margin.fail and f.evidence["value"] == m.high
+    assert m.metrics() == {"champion_roc_auc": m.champion_score, "margin": m.margin, "margin_upper": m.high}
+
+
+def test_a_lower_score_the_rows_cannot_tell_from_noise_does_not_fail():
+    """Eight rows: the challenger's margin is far below the floor, but the paired interval reaches above it
+    (the rows cannot show it is worse): not a fail, and the message says why."""
+    x = inputs(scores=POOR, champion=CHAMPION, champion_scores=ChampionScores(scores=GOOD))
+    [f] = run(challenger_worse, x)
+    assert f.evidence["margin"] == -0.25 and f.evidence["margin_upper"] >= P.challenger_worse.margin.warn
+    assert f.severity is Severity.info and "within what resampling" in f.message
+
+
+def test_a_slightly_different_retrain_is_quiet():
+    """A retrain whose scores differ a little (its margin near 0 either way) stays quiet on many rows."""
+    y, champ, chal = _pair(3000, 0.1)
+    x = inputs(
+        labels=y, scores=chal, test=pd.DataFrame({"y": y}), champion=CHAMPION, champion_scores=ChampionScores(champ)
+    )
+    [f] = run(challenger_worse, x)
+    assert f.severity is Severity.info and abs(f.evidence["margin"]) < 0.01
 
 
 def test_equal_challenger_is_quiet_and_knows_it_is_the_same_model():

@@ -13,6 +13,7 @@ import pytest
 
 from tasks import tracking
 from tasks.context import StageContext
+from tasks.evaluation.checks import CHECKS
 from tasks.evaluation.stage import run
 from tasks.modeling import ModelRef, build_model, log_model
 from tasks.params import Inputs, ModelSpec, Params, Tracking
@@ -172,7 +173,7 @@ def test_every_check_reports_on_a_clean_run(store: dict) -> None:
     carries the candidate's scores (read from the test_score measurement)."""
     output, folder, _ = run_stage(store, store["good"], "all-checks")
     names = [f.check for f in output.findings]
-    assert names == ["test_set_changed", "test_labels", "test_score", "challenger_worse"]
+    assert list(dict.fromkeys(names)) == [c.name for c in CHECKS]  # a check may leave several (slices)
     summary = json.loads((folder / "test_scores.json").read_text())
     assert summary["candidate"]["scores"]["roc_auc"] == output.metrics["test_score.roc_auc"]
 

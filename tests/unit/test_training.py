@@ -63,7 +63,10 @@ def test_checks_run_in_diagnostic_order():
         "features_match",
         "class_imbalance",
         "nondeterministic_training",
+        "unstable_training",
+        "loss_not_decreasing",
         "overfitting",
+        "simpler_model",
     ]
 
 

@@ -242,3 +242,32 @@ def test_metrics_keep_the_gap_and_add_the_loss():
         "skill_loss",
         "skill_loss_bound",
     }
+
+
+def test_the_learning_curve_is_evidence_and_in_the_finding(tmp_path):
+    """With the candidate's pipeline at hand, its estimator is refitted on nested samples of the fit rows: the
+    curve (rows, train, validation) is drawn as learning_curve.png + .csv and summed up in the finding."""
+    from tests.unit.test_training_refits import prepared
+
+    x = prepared(strong(2000), HGB)
+    m, f = check(x)
+    sizes = [n for n, _, _ in m.curve]
+    assert sizes == sorted(sizes) and sizes[-1] == len(x.fit_rows) and len(sizes) == len(P.curve_sizes)
+    assert "learning curve: gap" in f.message and f.evidence["curve_gap_growth"] == m.gap_growth
+    assert sorted(m.evidence(tmp_path)) == ["learning_curve.csv", "learning_curve.png"]
+    assert "curve_gap_growth" in m.metrics()
+
+
+def test_a_gap_that_grows_with_data_is_reported():
+    """A gap that widens as the sample grows is said (more rows will not close it); a shrinking one is not."""
+    growing = _measured(curve=((200, 0.80, 0.75), (2000, 0.95, 0.76)))
+    [f] = overfitting.judge(growing, P)
+    assert "grows with data by 0.1400" in f.message
+    shrinking = _measured(curve=((200, 0.95, 0.70), (2000, 0.85, 0.78)))
+    [g] = overfitting.judge(shrinking, P)
+    assert "does not grow with data" in g.message and math.isclose(shrinking.gap_growth, -0.18)
+
+
+def test_curve_sizes_must_be_increasing_shares():
+    with pytest.raises(ValidationError, match="increasing shares"):
+        overfitting.Params(curve_sizes=(0.5, 0.25))

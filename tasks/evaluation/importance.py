@@ -1,0 +1,180 @@
+"""Feature importance of a fitted model, by input column: what the model rests on.
+
+Permutation importance: how much the model's ranking score (ROC AUC) drops when one input column's values are
+shuffled across the rows, its tie to the label and to the other columns broken and its distribution kept.
+Measured on the raw input columns through the whole pipeline, so a feature's one-hot, scaled or tokenized forms
+count as one feature. Model-agnostic and cheap (predictions only, on a bounded sample of rows). Measured where it
+is asked: on the rows the model was fitted on it says what the model leans on (a memorized identifier included);
+on held-out rows, what generalizes.
+
+SHAP (mean |SHAP value| per input column, tree models only) is extra evidence when `shap` imports; never
+required.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+__all__ = ["Importance", "bounded_rows", "permutation_importance", "shap_importance"]
+
+
+@dataclass(frozen=True)
+class Importance:
+    """Per feature: `importance` (mean drop of ROC AUC when shuffled, over repeats), its `sd` over the repeats,
+    and `share` (its positive importance over the sum of the positive ones; NaN when none is positive)."""
+
+    rows: int
+    score: float  # the model's ROC AUC on these rows, unshuffled
+    table: pd.DataFrame  # feature, importance, sd, share (the features in the order given)
+
+    def share(self, feature: str) -> float:
+        row = self.table.loc[self.table["feature"] == feature, "share"]
+        return float(row.iloc[0]) if len(row) else float("nan")
+
+    def value(self, feature: str) -> float:
+        row = self.table.loc[self.table["feature"] == feature, "importance"]
+        return float(row.iloc[0]) if len(row) else float("nan")
+
+
+def bounded_rows(n: int, rows: int, seed: int) -> np.ndarray:
+    """Positions of at most `rows` of `n` rows, drawn at random without repeats (all of them when fewer), sorted."""
+    if n <= rows:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=rows, replace=False))
+
+
+def _auc(y: np.ndarray, p: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan")
+
+
+def _shares(values: np.ndarray) -> np.ndarray:
+    positive = np.clip(np.nan_to_num(values, nan=0.0), 0.0, None)
+    total = positive.sum()
+    return positive / total if total > 0 else np.full(len(values), np.nan)
+
+
+def permutation_importance(
+    model: Any, X: pd.DataFrame, y: np.ndarray, features: list[str], repeats: int, seed: int
+) -> Importance | None:
+    """Each feature's permutation importance on the rows of `X` (the model reads `X[features]`); None when the
+    rows hold one class (no ROC AUC to drop)."""
+    y = np.asarray(y)
+    X = X[features].reset_index(drop=True)
+    score_of, columns = _scorer(model, X, features)
+    base = _auc(y, score_of(None, None))
+    if np.isnan(base):
+        return None
+    rng = np.random.default_rng(seed)
+    drops = np.zeros((len(features), repeats))
+    # many small predictions: one thread each (OpenMP threads fighting for a busy machine's cores cost 5x)
+    with threadpool_limits(1):
+        for i, f in enumerate(features):
+            for r in range(repeats):
+                drops[i, r] = base - _auc(y, score_of(columns[f], rng.permutation(len(X))))
+    mean = drops.mean(axis=1)
+    table = pd.DataFrame(
+        {
+            "feature": features,
+            "importance": mean,
+            "sd": drops.std(axis=1, ddof=1) if repeats > 1 else np.zeros(len(features)),
+            "share": _shares(mean),
+        }
+    )
+    return Importance(rows=len(X), score=base, table=table)
+
+
+def _scorer(model: Any, X: pd.DataFrame, features: list[str]) -> tuple[Any, dict[str, Any]]:
+    """`score(columns, order)`: the model's positive-class scores with `columns` reordered by `order` (None: as
+    they are). When the model is a ColumnTransformer then an estimator and every output column comes from one
+    input column (imputers, scalers, one-hot, a vectorizer per column: row-wise), the rows are transformed once
+    and a feature's output columns are shuffled together, which equals shuffling the feature (a model's
+    predictions only, not one transform per shuffle); otherwise the raw column is shuffled through the pipeline."""
+    from tasks.modeling import positive_scores
+
+    steps = getattr(model, "steps", None)
+    pre = steps[-2][1] if steps and len(steps) == 2 else None
+    table = _column_transformer(pre)
+    owners = _output_columns(table, features) if table is not None else None
+    if owners is not None and None not in owners:
+        Z = np.asarray(pre.transform(X), dtype="float64")
+        estimator = steps[-1][1]
+        by_feature = {f: np.array([j for j, o in enumerate(owners) if o == f], dtype=int) for f in features}
+
+        def transformed(cols: np.ndarray | None, order: np.ndarray | None) -> np.ndarray:
+            if cols is None or order is None or not len(cols):
+                return positive_scores(estimator, Z)
+            shuffled = Z.copy()
+            shuffled[:, cols] = Z[order][:, cols]
+            return positive_scores(estimator, shuffled)
+
+        return transformed, by_feature
+
+    def raw(column: str | None, order: np.ndarray | None) -> np.ndarray:
+        if column is None or order is None:
+            return positive_scores(model, X)
+        shuffled = X.copy()
+        shuffled[column] = X[column].to_numpy()[order]
+        return positive_scores(model, shuffled)
+
+    return raw, {f: f for f in features}
+
+
+def _column_transformer(step: Any) -> Any:
+    """The ColumnTransformer a preprocessing step is (through pipelines of one step), else None."""
+    while getattr(step, "steps", None) is not None and len(step.steps) == 1:
+        step = step.steps[0][1]
+    return step if hasattr(step, "output_indices_") else None
+
+
+def _output_columns(pre: Any, features: list[str]) -> list[str | None]:
+    """For each output column of a fitted ColumnTransformer, the input column it comes from (None: unknown)."""
+    owners: list[str | None] = [None] * int(sum(s.stop - s.start for s in pre.output_indices_.values()))
+    for name, trans, cols in pre.transformers_:
+        block = pre.output_indices_.get(name)
+        if block is None or block.stop <= block.start or trans == "drop":
+            continue
+        cols = [cols] if isinstance(cols, str) else list(cols)
+        if len(cols) == 1:
+            owners[block] = [cols[0]] * (block.stop - block.start)
+            continue
+        names = [str(n) for n in trans.get_feature_names_out(cols)]
+        for j, out in zip(range(block.start, block.stop), names, strict=True):
+            found = [c for c in cols if out == c or out.startswith(f"{c}_")]
+            owners[j] = max(found, key=len) if found else None
+    return owners
+
+
+def shap_importance(model: Any, X: pd.DataFrame, features: list[str]) -> tuple[pd.Series | None, str]:
+    """Mean |SHAP value| per input column on the rows of `X` (tree estimators after a ColumnTransformer, or on
+    the raw columns), as shares; or None and why it was not measured."""
+    try:
+        import shap
+    except Exception as e:  # an optional library: its absence or a broken install is reported, not raised
+        return None, f"SHAP not measured: shap cannot be imported ({type(e).__name__}: {e})"
+    try:
+        steps = getattr(model, "steps", None) or [("model", model)]
+        estimator = steps[-1][1]
+        pre = model[:-1] if len(steps) > 1 else None
+        Z = pre.transform(X[features]) if pre is not None else X[features]
+        values = shap.TreeExplainer(estimator).shap_values(np.asarray(Z, dtype="float64"))
+        values = np.asarray(values[1] if isinstance(values, list) else values)
+        if values.ndim == 3:  # (rows, columns, classes): the positive class
+            values = values[:, :, -1]
+        per_column = np.abs(values).mean(axis=0)
+        table = _column_transformer(pre[-1]) if pre is not None else None
+        owners = _output_columns(table, features) if table is not None else list(features)
+        if len(owners) != len(per_column):
+            return None, "SHAP not measured: its columns cannot be mapped back to the input features"
+        by_feature = pd.Series(per_column, index=[o or "?" for o in owners]).groupby(level=0).sum()
+        by_feature = by_feature.reindex(features, fill_value=0.0)
+        total = float(by_feature.sum())
+        return (by_feature / total if total > 0 else by_feature), f"SHAP (TreeExplainer) on {len(X):,} rows"
+    except Exception as e:  # SHAP supports some estimators only: any other is said, never a crash of the check
+        return None, f"SHAP not measured for this model: {type(e).__name__}: {str(e)[:200]}"
