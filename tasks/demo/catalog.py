@@ -117,8 +117,8 @@ FAULTS: dict[str, Fault] = {
             "retraining with other seeds changes results a lot",
             severity=Severity.warn,
             params={
-                "model.estimator": "sklearn.neural_network.MLPClassifier",
-                "model.params": {"hidden_layer_sizes": [64], "early_stopping": True},
+                "model.estimator": "sklearn.ensemble.RandomForestClassifier",
+                "model.params": {"n_estimators": 3, "min_samples_leaf": 100},
             },
         ),
         _f(
