@@ -30,4 +30,4 @@ lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 clean:
-	rm -rf reports mlruns mlartifacts mlflow.db .prefect gx/uncommitted
+	rm -rf reports mlruns mlartifacts mlflow.db .prefect gx/uncommitted inference_store

@@ -1,4 +1,5 @@
-"""`glassbox run | stage | inject | serve | retrained`: parse, load params once, call, map the outcome to an exit code.
+"""`glassbox run | stage | inject | serve | rollback | metrics | retrained`: parse, load params once, call, map
+the outcome to an exit code.
 
 Exit codes: 0 no gate failed; 1 a gate failed (everything was still written); 2 a usage, config or input
 error, reported as one line on stderr.
@@ -64,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--params", default="params.yaml", type=Path)
     s.add_argument("--from", dest="source", default=None, type=Path, help="the snapshot (default: inputs.train)")
     s.add_argument("--force", action="store_true", help="replace a baseline that already exists")
+    s = sub.add_parser("rollback", help="point the deployment alias back at an earlier version (loaded first)")
+    s.add_argument("--params", default="params.yaml", type=Path)
+    s.add_argument("--to", default=None, help="the version (default: the one promoted before the current holder)")
+    s = sub.add_parser("metrics", help="serve the latest run's metrics.prom for Prometheus on 127.0.0.1")
+    s.add_argument("--out", default="reports/latest", type=Path, help="the report folder holding metrics.prom")
+    s.add_argument("--port", default=9108, type=int)
+    s.add_argument("--write", action="store_true", help="only (re)write metrics.prom from the folder's report.json")
     s = sub.add_parser("retrained", help="tell the Prefect server a retrain completed (starts on-retrain)")
     s.add_argument("--params", default="params.yaml", type=Path)
     s.add_argument("--model-uri", default=None)
@@ -111,6 +119,10 @@ def cmd_stage(name: str, params_path: Path, out: Path) -> int:
     run = attach_run(params, out, name)
     outcome = run_sequence([name], params, out, run, lambda n, r: execute_stage(n, params, out, r), log=lambda _: None)
     result = next(s for s in outcome.report["stages"] if s["name"] == name)
+    if outcome.stopped or name == STAGES[-1]:  # the pipeline is over: metrics.prom, and the alert when one is due
+        from flows.notify import after_run
+
+        after_run(outcome.report, params, out, artifact=None)
     print(f"glassbox stage {name}: {result['verdict'].upper()} in {result['duration_s']:.1f} s")
     if outcome.error:
         print(f"glassbox: {outcome.error}", file=sys.stderr)
@@ -171,6 +183,51 @@ def cmd_inject(fault: str | None, show: bool, params_path: Path, out: Path | Non
     return code
 
 
+def cmd_metrics(out: Path, port: int, write: bool) -> int:
+    """Serve `out/metrics.prom`, re-read at every scrape, on 127.0.0.1 until Ctrl-C; `--write` rebuilds it from
+    the folder's report (after `dvc repro`, which does not write it)."""
+    import threading
+
+    from tasks.metrics_export import TEXTFILE, serve_textfile, write_metrics
+
+    if write:
+        report_file = out / "report.json"
+        if not report_file.is_file():
+            raise ConfigError(f"{report_file}: not found; run `glassbox run` (or dvc repro) first")
+        print(f"wrote {write_metrics(out, json.loads(report_file.read_text()))}")
+        return 0
+    if not (out / TEXTFILE).is_file():
+        print(f"glassbox: {out / TEXTFILE} does not exist yet; serving it once a run writes it", file=sys.stderr)
+    try:
+        server, _ = serve_textfile(out / TEXTFILE, port)
+    except OSError as e:
+        raise ConfigError(f"--port {port}: cannot listen on 127.0.0.1 ({e.strerror or e})") from None
+    print(f"serving {(out / TEXTFILE).resolve()} at http://127.0.0.1:{server.server_port}/metrics (Ctrl-C stops)")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+    return 0
+
+
+def cmd_rollback(params_path: Path, to: str | None) -> int:
+    params = load_params(params_path)
+    from tasks.deployment.registration import client, rollback
+    from tasks.result import Severity
+    from tasks.tracking import configure
+
+    configure(params.tracking)
+    name, alias = params.tracking.registered_model, params.deployment.alias
+    try:
+        done = rollback(client(params.tracking.uri), name, alias, to)
+    except ValueError as e:
+        raise ConfigError(f"{params.tracking.uri}: {e}") from None
+    print(f"glassbox rollback: {done.message}")
+    return 1 if done.severity is Severity.fail else 0
+
+
 def cmd_retrained(params_path: Path, model_uri: str | None, version: str | None) -> int:
     params = load_params(params_path)
     from deployments.schedules import emit_retrain_completed
@@ -200,6 +257,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_params(args.params, args.explain)
         if args.command == "baseline":
             return cmd_baseline(args.params, args.source, args.force)
+        if args.command == "rollback":
+            return cmd_rollback(args.params, args.to)
+        if args.command == "metrics":
+            return cmd_metrics(args.out, args.port, args.write)
         if args.command == "retrained":
             return cmd_retrained(args.params, args.model_uri, args.version)
         return cmd_serve(args.params, args.out)

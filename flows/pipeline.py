@@ -8,6 +8,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.states import Completed, Failed
 
+from flows.notify import after_run
 from flows.stage_task import run_stage
 from tasks.params import STAGES, load_params
 from tasks.runner import PipelineRun, begin_run, run_sequence
@@ -27,7 +28,7 @@ def pipeline(params_path: str = "params.yaml", out: str = "reports/latest"):
         return run_stage.with_options(name=name)(name, params, out_dir, current)
 
     outcome = run_sequence(list(STAGES), params, out_dir, run, call, log=logger.info)
-    report = outcome.report
+    report = after_run(outcome.report, params, out_dir, logger=logger)  # metrics.prom; the alert when one is due
     logger.info("report: %s  status: %s", (out_dir / "report.html").resolve(), report["status"])
     if outcome.crash is not None:
         raise outcome.crash

@@ -14,7 +14,16 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tasks import checks as _checks
 from tasks.data import checks as data
@@ -58,6 +67,11 @@ class Inputs(_Strict):
     features: list[str] | None = Field(None, description="the model's raw inputs (default: every other column)")
     categorical: list[str] | None = Field(None, description="categorical features (default: non-numeric ones)")
     text: list[str] = Field(default_factory=list, description="free-text features")
+    labels: Path | None = Field(
+        None,
+        description="feedback that arrives after serving (CSV or Parquet): the target column keyed by the id column "
+        "or a request_id column; monitoring joins it to the served requests (the data layer never reads it)",
+    )
     pins: dict[Literal["train", "test", "current"], str | None] = Field(
         default_factory=dict, description="md5 of each file as DVC records it; a mismatch fails the run"
     )
@@ -138,6 +152,35 @@ class SchedulesParams(_Strict):
         return v
 
 
+class AlertsParams(_Strict):
+    """Where a failing run sends its alert (tasks/alerts.py): one JSON POST per run, never raising. The URL may
+    carry a token: glassbox writes only its host to logs, the report and MLflow; keep it out of git with
+    `webhook_url_env`."""
+
+    webhook_url: SecretStr | None = Field(None, description="http(s) URL the alert is POSTed to; null: no webhook")
+    webhook_url_env: str | None = Field(None, description="environment variable holding the URL (if webhook_url null)")
+    notify_on: Literal["fail", "warn"] = Field("fail", description="alert when a stage fails, or also when one warns")
+    timeout_s: Annotated[float, Field(gt=0, le=300)] = Field(10.0, description="seconds one POST may take")
+    retries: Annotated[int, Field(ge=0, le=10)] = Field(2, description="further POSTs after a refused or 5xx one")
+    retry_backoff_s: Annotated[float, Field(ge=0, le=60)] = Field(1.0, description="wait before retry n: n x this")
+    evidence_bytes: Annotated[int, Field(ge=256, le=1_000_000)] = Field(
+        4096, description="the finding's evidence is trimmed to about this many bytes of JSON"
+    )
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_url(cls, v: SecretStr | None) -> SecretStr | None:
+        from urllib.parse import urlsplit
+
+        if v is not None:
+            parts = urlsplit(v.get_secret_value())
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("expected an http:// or https:// URL with a host")
+        return v
+
+
+SECRET_KEYS = ("alerts.webhook_url",)  # never echoed in a validation error: the value may carry a token
+
 DataParams = _checks.layer_params("DataParams", data.CHECKS, data.Settings)
 FeaturesParams = _checks.layer_params("FeaturesParams", features.CHECKS, features.Settings)
 TrainingParams = _checks.layer_params("TrainingParams", training.CHECKS, training.Settings)
@@ -173,6 +216,14 @@ class Params(_Strict):
     deployment: DeploymentParams = Field(default_factory=DeploymentParams)  # type: ignore[valid-type]
     monitoring: MonitoringParams = Field(default_factory=MonitoringParams)  # type: ignore[valid-type]
     schedules: SchedulesParams = SchedulesParams()
+    alerts: AlertsParams = AlertsParams()
+    _root: Path | None = PrivateAttr(default=None)  # the folder of the params file (load_params sets it)
+
+    @property
+    def root(self) -> Path:
+        """The project: the folder params.yaml was read from (the working directory for params built in code).
+        Its git commit is the one every artifact names."""
+        return self._root or Path.cwd()
 
     @field_validator("checks", mode="before")
     @classmethod
@@ -230,11 +281,13 @@ def load_params(path: Path | str = "params.yaml") -> Params:
         err = e.errors()[0]
         key = ".".join(str(p) for p in err["loc"]) or "(top level)"
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        got = "" if err["type"] in ("extra_forbidden", "missing") else f" (got {err.get('input')!r})"
+        hide = err["type"] in ("extra_forbidden", "missing") or key in SECRET_KEYS
+        got = "" if hide else f" (got {err.get('input')!r})"
         more = f" [+{len(e.errors()) - 1} more]" if len(e.errors()) > 1 else ""
         raise ConfigError(f"{path}: {key}: {msg}{got}{more}") from None
     for layer in params.checks:  # the user's own checks import and validate here, before anything runs
         params.user_checks(layer, str(path))
+    params._root = path.resolve().parent
     return params
 
 

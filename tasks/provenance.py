@@ -58,19 +58,21 @@ def file_md5(path: Path) -> str | None:
     return h.hexdigest()
 
 
-def _git(*args: str) -> str | None:
+def _git(*args: str, cwd: Path | None = None) -> str | None:
     try:
-        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=30, check=True)
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30, check=True)
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip()
 
 
-def git_state() -> tuple[str | None, bool | None]:
-    commit = _git("rev-parse", "HEAD")
-    if commit is None:
+def git_state(cwd: Path | None = None) -> tuple[str | None, bool | None]:
+    """The commit checked out in the repository holding `cwd` and whether tracked files changed since (None,
+    None: not in a repository, or nothing committed yet)."""
+    commit = _git("rev-parse", "--verify", "-q", "HEAD", cwd=cwd)
+    if not commit:
         return None, None
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    status = _git("status", "--porcelain", "--untracked-files=no", cwd=cwd)
     return commit, (bool(status) if status is not None else None)
 
 
@@ -85,7 +87,7 @@ def package_versions() -> dict[str, str | None]:
 
 
 def collect(params: Params, mlflow_run_id: str | None = None) -> Provenance:
-    commit, dirty = git_state()
+    commit, dirty = git_state(params.root)
     return Provenance(
         git_commit=commit,
         git_dirty=dirty,

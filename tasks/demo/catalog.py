@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tasks.demo import plants
 from tasks.demo.plants import Frames
 from tasks.result import Severity
+
+if TYPE_CHECKING:
+    from tasks.demo.inject import Registry
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,11 @@ class Fault:
     champion: bool = False
     # Features the faulty project's list leaves out (a refactor of the feature list lost them).
     dropped_features: tuple[str, ...] = ()
+    # A planting of the registry instead of the default champion (registers and promotes versions itself, then
+    # tampers with them: an alias moved by hand, a model's files deleted).
+    registry: Callable[[Registry], None] | None = None
+    # The faulty project's git repository has its files committed (False: `git init` and nothing committed).
+    committed: bool = True
 
     @property
     def planted(self) -> str:
@@ -187,6 +195,84 @@ FAULTS: dict[str, Fault] = {
             "the new model is worse than the champion on the trusted set",
             champion=True,
             dropped_features=("sched_hour",),
+        ),
+        # serving faults (FAULTS.md order)
+        _f(
+            "serving_prediction_mismatch",
+            "serving",
+            "serving_prediction_mismatch",
+            "the model server answers differently from the same model offline",
+            params={
+                "model.estimator": None,
+                "model.factory": "tasks.demo.plants:versioned_features",
+                "model.params": {"max_iter": 100, "learning_rate": 0.1, "max_depth": 5, "min_samples_leaf": 400},
+                "serving.env": {plants.FEATURES_VERSION: "2"},
+            },
+        ),
+        _f(
+            "serving_nan",
+            "serving",
+            "serving_nan",
+            "the server returns NaN or nothing for some inputs",
+            params={
+                "model.estimator": None,
+                "model.factory": "tasks.demo.plants:origin_calibrated",
+                "model.params": {"max_iter": 100, "learning_rate": 0.1, "max_depth": 5, "min_samples_leaf": 400},
+            },
+        ),
+        _f(
+            "serving_type_mismatch",
+            "serving",
+            "serving_type_mismatch",
+            "the server receives a feature with the wrong type (strings for numbers)",
+        ),
+        # deployment faults (FAULTS.md order)
+        _f(
+            "wrong_model_deployed",
+            "deployment",
+            "wrong_model_deployed",
+            "the served model is not the registered champion",
+            registry=plants.alias_moved_by_hand,
+        ),
+        _f(
+            "untagged_deployment",
+            "deployment",
+            "untagged_deployment",
+            "a registered version carries no commit hash, or a dirty one",
+            committed=False,
+        ),
+        _f(
+            "broken_rollback",
+            "deployment",
+            "broken_rollback",
+            "the previous version cannot be loaded or served",
+            registry=plants.champion_files_deleted,
+        ),
+        _f(
+            "latency_regression",
+            "deployment",
+            "latency_regression",
+            "p99 latency over the budget",
+            champion=True,
+            params={
+                "model.estimator": "sklearn.ensemble.RandomForestClassifier",
+                "model.params": {"n_estimators": 1000, "min_samples_leaf": 20, "max_samples": 0.05, "n_jobs": 1},
+            },
+        ),
+        # monitoring faults (FAULTS.md order)
+        _f("prediction_drift", "monitoring", "prediction_drift", "the distribution of predictions moved"),
+        _f(
+            "concept_drift",
+            "monitoring",
+            "concept_drift",
+            "same inputs, other outcomes: performance on fresh labels fell",
+        ),
+        _f(
+            "confidence_collapse",
+            "monitoring",
+            "confidence_collapse",
+            "prediction confidence fell",
+            severity=Severity.warn,
         ),
     )
 }

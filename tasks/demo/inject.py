@@ -8,8 +8,10 @@ params.yaml that points at all of it, with the snapshot stage off and the data f
 from __future__ import annotations
 
 import shutil
+import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -96,6 +98,9 @@ def _write(
     raw_inputs = dict(raw["inputs"])
     raw_inputs.update({name: str(path) for name, path in inputs.files().items()})
     raw_inputs["pins"] = {**found, **(pins or {})}
+    if "labels" in frames:  # feedback that arrives after serving (a planting's own labels file), never a snapshot
+        frames["labels"].to_parquet(data / "labels.parquet", index=False)
+        raw_inputs["labels"] = str(data / "labels.parquet")
     if extra_features and raw_inputs.get("features") is not None:
         raw_inputs["features"] = [
             *raw_inputs["features"],
@@ -117,6 +122,8 @@ def _write(
         # The data files are written here, so no snapshot stage runs and it is no gate of this project.
         "gates": [g for g in params.gates if g != "snapshot"],
         "data": {**raw.get("data", {}), "suite_dir": str(out_dir / "gx")},
+        # The project's own inference store, beside its data (a project written again starts an empty one).
+        "monitoring": {**raw.get("monitoring", {}), "store": str(data / "inference_store")},
     }
     for dotted, value in (settings or {}).items():
         _set(written, dotted, value)
@@ -159,10 +166,21 @@ def _keep_in_dvc_cache(files: dict[str, tuple[str, bytes]], out_dir: Path) -> No
         (dvc / ".gitignore").write_text("/config.local\n/tmp\n/cache\n")
 
 
-def _register_champion(frames: dict[str, pd.DataFrame], project: Params, faulty_params: Path) -> None:
-    """Train the clean demo model as the training stage does (the project's features and model, its fit rows)
-    and register it as the champion (under the deployment alias, with the provenance tags a registered version
-    carries) in the faulty project's own MLflow store: the model in production before the faulty retrain."""
+@dataclass(frozen=True)
+class Registry:
+    """The faulty project's MLflow registry, for a planting that tampers with it (Fault.registry).
+    `register(share)` trains the clean demo model as the training stage does, on the first `share` of its fit
+    rows, logs it and registers a new version with the tags a run gives it (returns the version);
+    `promote(version)` moves the deployment alias as glassbox's deployment stage does (and records it)."""
+
+    client: Any
+    name: str
+    alias: str
+    register: Callable[[float], str]
+    promote: Callable[[str], None]
+
+
+def _champion_registry(frames: dict[str, pd.DataFrame], project: Params, faulty_params: Path) -> Registry:
     import mlflow
 
     from tasks.deployment.registration import client, promote, register
@@ -180,19 +198,53 @@ def _register_champion(frames: dict[str, pd.DataFrame], project: Params, faulty_
     numeric = [c for c in features if c not in categorical and c not in text]
     y = binary_target(train, inputs.target, inputs.train).to_numpy()
     fit, val = validation_split(train, inputs.timestamp, project.training.validation_fraction, project.model.seed)
-    model = build_model(project.model, categorical, numeric, text).fit(train[features].iloc[fit], y[fit])
-    previous = mlflow.get_tracking_uri()
+    registry = client(faulty.tracking.uri)
+    name, alias = faulty.tracking.registered_model, faulty.deployment.alias
+
+    def register_share(share: float) -> str:
+        rows = fit[: max(int(round(share * len(fit))), 1)]
+        model = build_model(project.model, categorical, numeric, text).fit(train[features].iloc[rows], y[rows])
+        previous = mlflow.get_tracking_uri()
+        try:  # the registry finds the logged model through the global tracking URI: keep it until registered
+            configure(faulty.tracking)
+            with mlflow.start_run(run_name=f"champion (clean demo model on {share:.0%} of its fit rows)") as run:
+                info = log_model(model, train[features].iloc[val])
+            ref = ModelRef(info.model_uri, info.model_id, run.info.run_id, features, categorical, text)
+            tags = {**collect(faulty).tags(), "glassbox_run_id": "inject-champion"}
+            return str(register(registry, name, ref, tags).version)
+        finally:
+            mlflow.set_tracking_uri(previous)
+
+    def promote_version(version: str) -> None:
+        from tasks.deployment.registration import alias_holder
+
+        promote(registry, name, alias, version, alias_holder(registry, name, alias))
+
+    return Registry(registry, name, alias, register_share, promote_version)
+
+
+def _register_champion(registry: Registry) -> None:
+    """The clean demo model registered and promoted: the model in production before the faulty retrain."""
+    registry.promote(registry.register(1.0))
+
+
+def _git_init(out_dir: Path, *, commit: bool) -> None:
+    """The faulty project is a git repository of its own (params.yaml and the reviewed suite committed; data
+    and stores ignored), so its runs name its commit; `commit=False` leaves a fresh `git init` with nothing
+    committed yet."""
+    out_dir = Path(out_dir).resolve()
+    shutil.rmtree(out_dir / ".git", ignore_errors=True)  # a project written again starts a new history
+    ignored = ("data/", "mlflow.db", "mlartifacts/", "out/", "report/", "reports/", ".dvc/cache/", "gx/uncommitted/")
+    (out_dir / ".gitignore").write_text("".join(f"{line}\n" for line in ignored))
+    git = ["git", "-c", "user.name=glassbox inject", "-c", "user.email=inject@glassbox.invalid"]
+    steps = [["git", "init", "-q"]]
+    if commit:
+        steps += [["git", "add", "-A"], [*git, "commit", "-qm", "faulty project written by glassbox inject"]]
     try:
-        configure(faulty.tracking)
-        with mlflow.start_run(run_name="champion (clean demo model, registered by glassbox inject)") as run:
-            info = log_model(model, train[features].iloc[val])
-        ref = ModelRef(info.model_uri, info.model_id, run.info.run_id, features, categorical, text)
-        registry = client(faulty.tracking.uri)
-        name, alias = faulty.tracking.registered_model, faulty.deployment.alias
-        version = register(registry, name, ref, {**collect(faulty).tags(), "glassbox_run_id": "inject-champion"})
-        promote(registry, name, alias, str(version.version), None)
-    finally:
-        mlflow.set_tracking_uri(previous)
+        for cmd in steps:
+            subprocess.run(cmd, cwd=out_dir, check=True, capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as e:
+        raise ConfigError(f"{out_dir}: could not make the faulty project a git repository ({e})") from None
 
 
 def inject(fault_id: str, project_params_path: Path | str, out_dir: Path | str, *, seed: int | None = None) -> Path:
@@ -235,8 +287,10 @@ def inject(fault_id: str, project_params_path: Path | str, out_dir: Path | str, 
         suite="build" if fault.there_from_day_one else "copy",
     )
     _keep_in_dvc_cache(kept_files, Path(out_dir))  # after _write: out_dir is known to be outside the project
-    if fault.champion:
-        _register_champion(clean, params, written)
+    _git_init(Path(out_dir), commit=fault.committed)
+    if fault.champion or fault.registry is not None:
+        registry = _champion_registry(clean, params, written)
+        (fault.registry or _register_champion)(registry)
     return written
 
 
@@ -245,7 +299,7 @@ def write_clean(project_params_path: Path | str, out_dir: Path | str) -> Path:
     baseline in the project, one is written from this clean training snapshot."""
     params, raw, root = _project(Path(project_params_path))
     header = "# glassbox: the clean demo in the layout of `glassbox inject` (nothing planted).\n"
-    return _write(
+    written = _write(
         clean_frames(params.snapshot),
         params,
         raw,
@@ -256,3 +310,5 @@ def write_clean(project_params_path: Path | str, out_dir: Path | str) -> Path:
         header=header,
         suite="copy_if_any",
     )
+    _git_init(Path(out_dir), commit=True)
+    return written

@@ -7,15 +7,21 @@ must catch them: each plants the bug as it happens in a real system, at a realis
 
 from __future__ import annotations
 
+import os
 from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 
 from tasks.demo.flights import package_data_dir
+
+if TYPE_CHECKING:
+    from tasks.demo.inject import Registry
 
 Frames = dict[str, pd.DataFrame]
 
@@ -348,3 +354,229 @@ def challenger_worse(frames: Frames, rng: np.random.Generator) -> Frames:  # noq
     """A feature-list refactor lost `sched_hour` (the hour of departure, the model's strongest feature): the
     retrained challenger, on the same data, is compared with the champion in production (the clean model)."""
     return _copy(frames)
+
+
+# serving and deployment faults (FAULTS.md order)
+
+FEATURES_VERSION = "FLIGHTS_FEATURES_VERSION"  # the environment variable the team's feature code reads
+KM_PER_MILE = 1.609344
+
+
+class DistanceUnits(TransformerMixin, BaseEstimator):
+    """The team's feature code, shipped with the model: release 1 keeps `distance` in miles, release 2 of the
+    feature package gives kilometres. Which release runs is a setting read from the environment when the model
+    scores (as the package reads its settings), not something the saved model pins."""
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> DistanceUnits:  # noqa: ARG002 (sklearn's signature)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        if os.environ.get(FEATURES_VERSION, "1") == "2":
+            return X.assign(distance=X["distance"] * KM_PER_MILE)
+        return X
+
+
+def versioned_features(**params: object) -> Pipeline:
+    """The team's model factory (`model.factory`): its feature code, the standard preprocessing, boosted trees."""
+    from tasks.modeling import build_preprocessor  # imports tasks.params: not at module level
+
+    return Pipeline(
+        [
+            ("features", DistanceUnits()),
+            ("preprocess", build_preprocessor(_CATEGORICAL, _NUMERIC, ["route"])),
+            ("model", HistGradientBoostingClassifier(**params)),
+        ]
+    )
+
+
+class SegmentCalibrated(ClassifierMixin, BaseEstimator):
+    """Boosted trees, then each segment's scores rescaled so that their mean is that segment's late rate on the
+    fit rows: a table by segment (`column`), looked up when scoring, with no row for a segment it never saw."""
+
+    def __init__(self, estimator: object = None, column: str = "origin") -> None:
+        self.estimator = estimator
+        self.column = column
+
+    def fit(self, X: pd.DataFrame, y: object) -> SegmentCalibrated:
+        y = np.asarray(y)
+        self.estimator_ = clone(self.estimator).fit(X, y)
+        rates = pd.DataFrame({"key": X[self.column].astype(str).to_numpy(), "y": y})
+        rates["p"] = self.estimator_.predict_proba(X)[:, 1]
+        by = rates.groupby("key")
+        self.factors_ = {str(k): float(v) for k, v in (by["y"].mean() / by["p"].mean()).items()}
+        self.classes_ = self.estimator_.classes_
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        factor = X[self.column].astype(str).map(self.factors_).to_numpy(dtype="float64")  # unknown: NaN
+        p = np.clip(self.estimator_.predict_proba(X)[:, 1] * factor, 0.0, 1.0)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+
+
+def origin_calibrated(**params: object) -> SegmentCalibrated:
+    """The team's model factory (`model.factory`): the standard pipeline, recalibrated per origin airport."""
+    from tasks.modeling import build_preprocessor  # imports tasks.params: not at module level
+
+    pipe = Pipeline(
+        [
+            ("preprocess", build_preprocessor(_CATEGORICAL, _NUMERIC, ["route"])),
+            ("model", HistGradientBoostingClassifier(**params)),
+        ]
+    )
+    return SegmentCalibrated(pipe, column="origin")
+
+
+def serving_prediction_mismatch(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (configuration)
+    """The model server started on a box with release 2 of the team's feature package (FLIGHTS_FEATURES_VERSION=2
+    in its environment, serving.env): the model was trained with release 1, which reads `distance` in miles,
+    and the server's copy reads kilometres; the data are untouched."""
+    return _copy(frames)
+
+
+def serving_nan(frames: Frames, rng: np.random.Generator) -> Frames:
+    """The model file recalibrates its scores per origin airport from a table with no fallback, and the feed
+    took in a fourth airport: 3% of the current traffic departs from Stewart (SWF), an origin training never had
+    (within the features layer's warning band for unseen categories); the server answers NaN for those rows."""
+    out = _copy(frames)
+    current = out["current"]
+    rows = _some(len(current), 0.03, rng)
+    current.iloc[rows, current.columns.get_loc("origin")] = "SWF"
+    route = current["route"].iloc[rows].str.replace(r" from .*? to ", " from Stewart Intl to ", n=1, regex=True)
+    current.iloc[rows, current.columns.get_loc("route")] = route
+    return out
+
+
+def serving_type_mismatch(frames: Frames, rng: np.random.Generator) -> Frames:
+    """The departure-time feed began sending blanks for a few flights (1% of the current rows): the batch's
+    integer `sched_hour` becomes a float column (7.0, NaN), what the client then sends to a server whose
+    signature says integer."""
+    out = _copy(frames)
+    current = out["current"]
+    rows = _some(len(current), 0.01, rng)
+    hour = current["sched_hour"].astype("float64")
+    hour.iloc[rows] = np.nan
+    current["sched_hour"] = hour
+    return out
+
+
+def wrong_model_deployed(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (registry)
+    """Production's alias moved by hand: the registry holds an older version (trained on the first half of the
+    fit rows) and the clean champion glassbox promoted after it; someone pointed `@champion` back at the old
+    version outside any run; the data are untouched."""
+    return _copy(frames)
+
+
+def untagged_deployment(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (provenance)
+    """The retrain ran in a fresh `git init` of the project folder before anything was committed: the version
+    it registers can name no commit; the data are untouched."""
+    return _copy(frames)
+
+
+def broken_rollback(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (registry)
+    """An artifact clean-up job deleted the files of the champion in production (the rollback target of the next
+    promotion): the registry still lists the version, its model is gone; the data are untouched."""
+    return _copy(frames)
+
+
+def latency_regression(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (configuration)
+    """The boosted trees swapped for a huge ensemble: a random forest of 1,000 trees, each on 5% of the rows
+    (as good on the test set as the champion, several times slower per request); the data are untouched."""
+    return _copy(frames)
+
+
+def alias_moved_by_hand(registry: Registry) -> None:
+    """Version 1, trained on the first half of the fit rows, was promoted; version 2, the clean model, was
+    promoted after it; then the alias was pointed back at version 1 by hand (the registry UI, a script)."""
+    registry.promote(registry.register(0.5))
+    registry.promote(registry.register(1.0))
+    registry.client.set_registered_model_alias(registry.name, registry.alias, "1")
+
+
+def champion_files_deleted(registry: Registry) -> None:
+    """The clean model registered and promoted; then its model files removed from the artifact store."""
+    version = registry.register(1.0)
+    registry.promote(version)
+    mv = registry.client.get_model_version(registry.name, version)
+    model_id = getattr(mv, "model_id", None) or str(mv.source).removeprefix("models:/")
+    location = registry.client.get_logged_model(model_id).artifact_location
+    folder = Path(location.removeprefix("file://"))
+    for path in sorted(folder.rglob("*"), reverse=True):
+        if path.is_file():
+            path.unlink()
+
+
+# monitoring faults (FAULTS.md order)
+
+ALERT_SHARE = 0.4  # the share of a batch's flights the previous release flags as at risk
+PREVIOUS_RELEASE_DROPS = ("pressure", "visib")  # features the previous release did not have yet
+
+
+def previous_release(train: pd.DataFrame) -> Pipeline:
+    """The team's previous model release: boosted trees on the demo's columns, without the pressure and
+    visibility features added since, fitted on the training snapshot."""
+    from tasks.modeling import build_preprocessor  # imports tasks.params: not at module level
+
+    numeric = [c for c in _NUMERIC if c not in PREVIOUS_RELEASE_DROPS]
+    model = Pipeline(
+        [
+            ("preprocess", build_preprocessor(_CATEGORICAL, numeric, [])),
+            ("model", HistGradientBoostingClassifier(max_iter=100, max_depth=5, min_samples_leaf=400, random_state=0)),
+        ]
+    )
+    return model.fit(train[_CATEGORICAL + numeric], train[TARGET])
+
+
+def prediction_drift(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (deterministic)
+    """A new caller: the delay-alert service now sends the model only the flights the previous model release
+    flags as at risk (the riskiest 40% of the current flights by that release's score), to be scored again.
+    Each input moves a little (later hours, wetter weather, some carriers); the scores, where those small moves
+    add up, a lot. Labels arrive with the batch as before."""
+    out = _copy(frames)
+    cur = out["current"]
+    upstream = previous_release(out["train"])
+    risk = upstream.predict_proba(cur[[c for c in upstream.feature_names_in_]])[:, 1]
+    flagged = np.sort(np.argsort(-risk, kind="stable")[: int(round(ALERT_SHARE * len(cur)))])
+    out["current"] = cur.iloc[flagged].reset_index(drop=True)
+    return out
+
+
+RELABELLED_DAYS = 10  # the feedback of the last ten days
+CREW_HOURS_NOISE = 2.0  # hours: which flights a short morning shift delays is not strictly by the clock
+
+
+def concept_drift(frames: Frames, rng: np.random.Generator) -> Frames:
+    """A ground-crew shortage on the morning shifts: for the last 10 days of the current batch the delays hit the
+    early departures instead of the evening ones (each day keeps its real number of late flights, now the
+    earliest-scheduled ones, give or take a few hours). The inputs are unchanged; the outcomes arrive later
+    as a feedback file keyed by flight_id (inputs.labels), and the current batch carries no labels."""
+    out = _copy(frames)
+    cur = out["current"]
+    labels = cur[["flight_id", TARGET]].copy()
+    day = cur[TIMESTAMP].dt.tz_convert(LOCAL_ZONE).dt.date
+    last = sorted(day.unique())[-RELABELLED_DAYS:]
+    for d in last:
+        rows = np.flatnonzero((day == d).to_numpy())
+        late = int(cur[TARGET].iloc[rows].sum())
+        order = np.argsort(cur["sched_hour"].iloc[rows].to_numpy() + rng.normal(0.0, CREW_HOURS_NOISE, len(rows)))
+        relabelled = np.zeros(len(rows), dtype=labels[TARGET].dtype)
+        relabelled[order[:late]] = 1
+        labels.iloc[rows, labels.columns.get_loc(TARGET)] = relabelled
+    out["current"] = cur.drop(columns=[TARGET])
+    out["labels"] = labels
+    return out
+
+
+UNSURE_FROM_HOUR = 13  # departures from 13:00 on: where the model's scores sit nearest even odds
+
+
+def confidence_collapse(frames: Frames, rng: np.random.Generator) -> Frames:  # noqa: ARG001 (deterministic)
+    """The morning feed broke: only the flights departing from 13:00 on reach the model, the afternoon and
+    evening departures whose outcomes it is least sure of (its scores nearest even odds). Labels arrive with
+    the batch as before."""
+    out = _copy(frames)
+    cur = out["current"]
+    out["current"] = cur[cur["sched_hour"] >= UNSURE_FROM_HOUR].reset_index(drop=True)
+    return out

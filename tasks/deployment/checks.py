@@ -16,6 +16,7 @@ from tasks.deployment import (
     latency_budget,
     latency_regression,
     registered_model_lineage,
+    shadow_disagreement,
     untagged_deployment,
     wrong_model_deployed,
 )
@@ -84,4 +85,5 @@ CHECKS = checks_of(
     broken_rollback,
     latency_regression,
     latency_budget,
+    shadow_disagreement,
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,42 @@ class Rollback:
 
 
 @dataclass(frozen=True)
+class Production:
+    """What the alias serves before this run promotes anything, against glassbox's own record of its last
+    promotion. `version` / `model_id`: the version holding the alias now and its logged model (None: no alias
+    yet); `recorded_version` / `recorded_model_id`: the version glassbox last promoted (None: no record, e.g. a
+    registry promoted by hand only); `served_hash`: the fingerprint of the alias holder's served answers on the
+    fingerprint rows (None when it gave none)."""
+
+    alias: str
+    version: str | None
+    model_id: str | None
+    recorded_version: str | None
+    recorded_model_id: str | None
+    served_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class Shadow:
+    """The replayed traffic (the current batch) answered by the candidate's server and the champion's: scores
+    per row (NaN where one gave none), the rows' categorical features (`segments`) and the decision threshold;
+    `reason` why there was no shadow replay (no champion, its server down, no traffic)."""
+
+    champion_version: str | None
+    candidate: np.ndarray
+    champion: np.ndarray
+    segments: pd.DataFrame
+    threshold: float
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class DeploymentInputs:
     """What the deployment stage did before judging: registered the candidate with its provenance tags
     (`registered`), served that registered version and asked it the fingerprint rows (`answers`), measured its
-    latency beside the champion's (`latency`) and tried the rollback target (`rollback`). `alias` is the alias
-    a promotion would move."""
+    latency beside the champion's (`latency`), tried the rollback target (`rollback`) and set what the alias holds
+    beside glassbox's record of its last promotion (`production`); `shadow` holds both servers' answers on the
+    replayed traffic. `alias` is the alias a promotion would move."""
 
     alias: str
     candidate: Candidate
@@ -97,3 +129,5 @@ class DeploymentInputs:
     answers: Answers
     latency: LatencyProbe
     rollback: Rollback
+    production: Production | None = None
+    shadow: Shadow | None = None

@@ -8,6 +8,10 @@ from typing import Any
 from tasks.modeling import ModelRef
 from tasks.result import Finding, Severity
 
+# Registered-model tag: the version glassbox's last promotion moved the alias to. An alias found elsewhere was
+# moved outside the gate (wrong_model_deployed).
+PROMOTED_TAG = "glassbox_champion_version"
+
 
 def client(tracking_uri: str) -> Any:
     from mlflow import MlflowClient
@@ -45,6 +49,18 @@ def register(mlflow_client: Any, name: str, ref: ModelRef, tags: dict[str, str])
     return mlflow_client.get_model_version(name, made.version)
 
 
+def promoted_version(mlflow_client: Any, name: str) -> str | None:
+    """The version glassbox last promoted under the alias (None: never, or the model does not exist)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return mlflow_client.get_registered_model(name).tags.get(PROMOTED_TAG)
+    except MlflowException as e:
+        if e.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise
+
+
 def registered_model_id(version: Any) -> str | None:
     """The logged model behind a version: its model_id, else the `models:/m-<id>` source it was made from
     (the SQL registry store keeps the source but not the model_id)."""
@@ -70,6 +86,7 @@ def promote(mlflow_client: Any, name: str, alias: str, version: str, previous: s
             evidence=ev,
             message=f"set {name}@{alias} to version {version}, but it resolves to version {resolved}",
         )
+    mlflow_client.set_registered_model_tag(name, PROMOTED_TAG, str(version))
     was = f"was version {previous}; roll back with that version" if previous else "no previous holder"
     return Finding(
         check="promotion",
@@ -77,3 +94,32 @@ def promote(mlflow_client: Any, name: str, alias: str, version: str, previous: s
         evidence=ev,
         message=f"promoted {name} version {version} to @{alias} ({was})",
     )
+
+
+def rollback_target(mlflow_client: Any, name: str, current: str) -> str | None:
+    """The version promoted before `current`: the highest lower version glassbox promoted (tag
+    `glassbox_promoted` true), None when there is none."""
+    versions = mlflow_client.search_model_versions(f"name = '{name}'")
+    promoted = [
+        int(v.version) for v in versions if v.tags.get("glassbox_promoted") == "true" and int(v.version) < int(current)
+    ]
+    return str(max(promoted)) if promoted else None
+
+
+def rollback(mlflow_client: Any, name: str, alias: str, to: str | None = None) -> Finding:
+    """Point the alias back at `to` (default: the version promoted before the current holder) after loading it,
+    and record it as glassbox's promotion, so the next run judges production against it. A target that does not
+    load is refused (ValueError): a rollback to a broken model is no rollback."""
+    import mlflow
+
+    current = alias_holder(mlflow_client, name, alias)
+    if current is None:
+        raise ValueError(f"{name}@{alias} is not set: nothing to roll back")
+    target = to or rollback_target(mlflow_client, name, current)
+    if target is None:
+        raise ValueError(f"{name}@{alias} is version {current}; no earlier version was promoted (give one with --to)")
+    try:
+        mlflow.sklearn.load_model(f"models:/{name}/{target}")
+    except Exception as e:  # whatever keeps it from loading is the reason to refuse
+        raise ValueError(f"cannot roll back {name}@{alias} to version {target}: it does not load ({e})"[:500]) from None
+    return promote(mlflow_client, name, alias, target, current)

@@ -20,9 +20,24 @@ import pandas as pd
 from tasks.context import StageContext
 from tasks.deployment import wrong_model_deployed
 from tasks.deployment.checks import CHECKS
-from tasks.deployment.inputs import Answers, Candidate, DeploymentInputs, Registered, Rollback
+from tasks.deployment.inputs import (
+    Answers,
+    Candidate,
+    DeploymentInputs,
+    Production,
+    Registered,
+    Rollback,
+    Shadow,
+)
 from tasks.deployment.probe import latency_probe
-from tasks.deployment.registration import alias_holder, client, promote, register, registered_model_id
+from tasks.deployment.registration import (
+    alias_holder,
+    client,
+    promote,
+    promoted_version,
+    register,
+    registered_model_id,
+)
 from tasks.frames import load_inputs, require_columns
 from tasks.gates import promotion_blockers
 from tasks.modeling import ModelRef, load_sklearn, positive_scores
@@ -53,7 +68,7 @@ def servers(ctx: StageContext, candidate_uri: str, champion_uri: str | None) -> 
     different run queues answered up to 30% apart; pinned to the same CPU, within a few percent."""
     s = ctx.params.serving
     cpus = shared_cpus(ctx.params.deployment.server_cpus)
-    common = {"tracking_uri": ctx.params.tracking.uri, "host": s.host, "cpus": cpus}
+    common = {"tracking_uri": ctx.params.tracking.uri, "host": s.host, "cpus": cpus, "env": s.env}
     with ExitStack() as stack:
         cand = launch(candidate_uri, log_path=ctx.dir / SERVER_LOG, **common)
         stack.callback(stop, cand)
@@ -86,12 +101,59 @@ def served_answers(server: ModelServer, X: pd.DataFrame, timeout_s: float) -> tu
     return positive_class(answer.predictions, len(X)), answer.reason
 
 
+def served_batches(server: ModelServer, X: pd.DataFrame, batch_rows: int, timeout_s: float) -> np.ndarray:
+    """Scores for every row of X, sent in batches as the serving stage sends them (NaN where none came)."""
+    parts = [served_answers(server, X.iloc[i : i + batch_rows], timeout_s)[0] for i in range(0, len(X), batch_rows)]
+    return np.concatenate(parts) if parts else np.array([], dtype="float64")
+
+
+def shadow_replay(
+    ctx: StageContext, up: Servers, traffic: pd.DataFrame, segments: list[str], version: str | None
+) -> Shadow:
+    """Champion and candidate answer the same replayed traffic (skipped, with the reason, without a champion)."""
+    threshold = ctx.params.evaluation.threshold
+    none = np.array([], dtype="float64")
+    if up.champion is None:
+        why = up.champion_error or "no champion yet (first promotion)"
+        return Shadow(version, none, none, pd.DataFrame(), threshold, why)
+    if traffic.empty:
+        return Shadow(
+            version, none, none, pd.DataFrame(), threshold, "no replayed traffic (the current batch is empty)"
+        )
+    s = ctx.params.serving
+    return Shadow(
+        version,
+        served_batches(up.candidate, traffic, s.batch_rows, s.request_timeout_s),
+        served_batches(up.champion, traffic, s.batch_rows, s.request_timeout_s),
+        traffic[segments].reset_index(drop=True),
+        threshold,
+    )
+
+
 def write_registered(ctx: StageContext, record: dict) -> None:
     (ctx.dir / REGISTERED_FILE).write_text(json.dumps(record, indent=2, default=str) + "\n")
 
 
+def version_model_id(registry: Any, name: str, version: str | None) -> str | None:
+    from mlflow.exceptions import MlflowException
+
+    if version is None:
+        return None
+    try:
+        return registered_model_id(registry.get_model_version(name, version))
+    except MlflowException:  # a recorded version deleted since: no model id to show
+        return None
+
+
 def prepare(
-    ctx: StageContext, ref: ModelRef, X: pd.DataFrame, registered: Registered, previous: str | None
+    ctx: StageContext,
+    ref: ModelRef,
+    X: pd.DataFrame,
+    registered: Registered,
+    previous: str | None,
+    registry: Any,
+    recorded: str | None,
+    traffic: pd.DataFrame,
 ) -> tuple[DeploymentInputs, dict[str, float]]:
     """Everything the checks judge: the candidate in-process, the registered version and the champion served
     side by side (answers on the fingerprint rows, interleaved latency rounds), the rollback target loaded; with
@@ -104,9 +166,11 @@ def prepare(
     with servers(ctx, served_uri, previous_uri) as up:
         served, reason = served_answers(up.candidate, X, timeout_s)
         serve_error = up.champion_error
+        champion_hash = None
         if up.champion is not None:
             champion_scores, champion_reason = served_answers(up.champion, X, timeout_s)
             missing = int((~np.isfinite(champion_scores)).sum())
+            champion_hash = None if missing else wrong_model_deployed.answer_hash(champion_scores)
             if missing:
                 serve_error = f"no answer for {missing} of {len(X)} rows" + (
                     f": {champion_reason}" if champion_reason else ""
@@ -124,6 +188,8 @@ def prepare(
             champion_version=previous,
             champion_error=up.champion_error,
         )
+        segments = [c for c in ref.categorical if c not in ref.text]
+        shadow = shadow_replay(ctx, up, traffic[ref.features], segments, previous)
         startup = {"server_startup_s": round(up.candidate.startup_s, 3)}
         if up.champion is not None:
             startup["champion_server_startup_s"] = round(up.champion.startup_s, 3)
@@ -134,6 +200,15 @@ def prepare(
         answers=Answers(served_uri, served, offline, reason),
         latency=latency,
         rollback=Rollback(name, previous, previous_uri, len(X), rollback_answers, load_error, serve_error),
+        production=Production(
+            p.alias,
+            previous,
+            version_model_id(registry, name, previous),
+            recorded,
+            version_model_id(registry, name, recorded),
+            champion_hash,
+        ),
+        shadow=shadow,
     )
     return x, startup
 
@@ -190,19 +265,22 @@ def run(ctx: StageContext) -> StageOutput:
         write_registered(ctx, record)
         return StageOutput(findings=gates, artifacts=[REGISTERED_FILE], metrics={"promoted": 0.0})
 
-    test = load_inputs(inputs, ("test",))["test"]
+    frames = load_inputs(inputs, ("test", "current"))
+    test, traffic = frames["test"], frames["current"]
     require_columns(test, ref.features, inputs.test, "feature the candidate was trained on")
+    require_columns(traffic, ref.features, inputs.current, "feature the candidate was trained on")
     X = test[ref.features].head(p.fingerprint_rows)
 
     registry = client(tracking.uri)
     previous = alias_holder(registry, name, alias)
+    recorded = promoted_version(registry, name)
     version = register(registry, name, ref, {**ctx.provenance.tags(), "glassbox_run_id": ctx.run_id})
     registered = Registered(
         name, str(version.version), dict(version.tags), registered_model_id(version), version.run_id, version.source
     )
     record.update(version=registered.version, previous_version=previous, tags=registered.tags)
 
-    x, startup = prepare(ctx, ref, X, registered, previous)
+    x, startup = prepare(ctx, ref, X, registered, previous, registry, recorded, traffic)
     checked = ctx.run_checks(CHECKS, x)
     record["fingerprint"] = fingerprint_record(checked.measurements.get("wrong_model_deployed"))
     findings = [*gates, *checked.findings]

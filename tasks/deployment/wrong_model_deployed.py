@@ -1,6 +1,8 @@
-"""Wrong model deployed: the server must be serving the registered candidate. The server's /version is
-MLflow's version, not the model's, so the proof is in the answers: the served registered version and the
-candidate in-process must give the same scores on fixed rows (a fingerprint)."""
+"""Wrong model deployed: the server must be serving the registered candidate, and production's alias must hold
+the version glassbox last promoted. The server's /version is MLflow's version, not the model's, so the proof
+is in the answers: the served registered version and the candidate in-process must give the same scores on
+fixed rows (a fingerprint). An alias found on another version than the last promotion recorded was moved
+outside the gate (by hand, by a script): production serves a model no run validated."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from tasks.limits import Limit, judged
 from tasks.result import Finding, Severity
 
 if TYPE_CHECKING:
-    from tasks.deployment.inputs import DeploymentInputs
+    from tasks.deployment.inputs import DeploymentInputs, Production
 
 DIGITS = 9  # decimals hashed into the fingerprint: enough to tell two models apart, stable across platforms
 REASON_IN_MESSAGE = 200
@@ -47,9 +49,20 @@ class Measurement(checks.Measurement):
     served_hash: str
     candidate_hash: str
     server_reason: str | None
+    production: Production | None = None
+
+    @property
+    def alias_moved(self) -> bool:
+        """The alias holds another version than glassbox's last promotion (never promoted by glassbox: no)."""
+        prod = self.production
+        return prod is not None and prod.recorded_version is not None and prod.version != prod.recorded_version
 
     def metrics(self) -> dict[str, float]:
-        return {"max_abs_diff": self.max_abs_diff, "rows_differ": float(self.rows_differ)}
+        return {
+            "max_abs_diff": self.max_abs_diff,
+            "rows_differ": float(self.rows_differ),
+            "alias_moved": float(self.alias_moved),
+        }
 
 
 def measure(x: DeploymentInputs, p: Params) -> Measurement:
@@ -70,10 +83,41 @@ def measure(x: DeploymentInputs, p: Params) -> Measurement:
         served_hash=answer_hash(served),
         candidate_hash=answer_hash(offline),
         server_reason=a.reason,
+        production=x.production,
     )
 
 
 def judge(m: Measurement, p: Params) -> list[Finding]:
+    return [*_alias(m), *_served(m, p)]
+
+
+def _alias(m: Measurement) -> list[Finding]:
+    """A fail when the alias holds another version than glassbox's last promotion; quiet otherwise."""
+    prod = m.production
+    if prod is None or not m.alias_moved:
+        return []
+    held = f"version {prod.version} ({prod.model_id})" if prod.version else "no version"
+    return [
+        Finding(
+            severity=Severity.fail,
+            evidence={
+                "alias": prod.alias,
+                "served_version": prod.version,
+                "served_model_id": prod.model_id,
+                "served_hash": prod.served_hash,
+                "registered_champion_version": prod.recorded_version,
+                "registered_champion_model_id": prod.recorded_model_id,
+            },
+            message=f"@{prod.alias} serves {held}, but the champion glassbox last promoted is version "
+            f"{prod.recorded_version} ({prod.recorded_model_id}): the alias was moved outside the gate, and "
+            "production answers with a model no run validated"
+            + (f" (its answers hash {prod.served_hash})" if prod.served_hash else "")
+            + f"; a deliberate rollback is recorded with `glassbox rollback --to {prod.version}`",
+        )
+    ]
+
+
+def _served(m: Measurement, p: Params) -> list[Finding]:
     evidence = {
         "served_uri": m.served_uri,
         "registered_version": m.version,

@@ -3,11 +3,25 @@ inputs and predictions), read by every check (and by users' own)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from tasks.drift import DriftRun
+from tasks.monitoring.windows import Window
+
+
+@dataclass(frozen=True)
+class TrustedScore:
+    """The candidate's gate metric on the trusted test set, as the evaluation stage measured it: `value`, and
+    `scaled` on the scale where 0.5 is chance and 1 perfect; `threshold` where label metrics cut the scores."""
+
+    metric: str
+    value: float
+    scaled: float
+    threshold: float
+    rows: int
 
 
 @dataclass(frozen=True)
@@ -30,6 +44,19 @@ class MonitoringInputs:
     drift: DriftRun | None
     served_rows: int
     not_measured: str | None = None
+    # The inference store's requests of this model within monitoring.lookback_days (the measured features, the
+    # served score as `prediction`, the feedback label as `label`: NaN until it arrives, `event_at`), cut into
+    # daily `windows` (days too small pooled); `window_drift` the drift run of each window by its label;
+    # `no_windows` why there are none.
+    traffic: pd.DataFrame | None = None
+    label: str = "label"
+    windows: tuple[Window, ...] = ()
+    days: tuple[Window, ...] = ()  # one window per day with traffic (the labelled checks pool them their own way)
+    window_drift: dict[str, DriftRun] = field(default_factory=dict)
+    no_windows: str | None = None
+    labels_from: str = "none"  # the feedback's source: a file, or "none"
+    train_label_rate: float = math.nan  # the training rows' positive share
+    trusted: TrustedScore | None = None  # the test score the windows' performance is held to (None: not found)
 
     @property
     def rows(self) -> int:

@@ -32,6 +32,11 @@ class Settings(CheckParams):
         120.0, description="seconds the server may take to answer /ping"
     )
     request_timeout_s: Annotated[float, Field(gt=0)] = Field(60.0, description="seconds one request may take")
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="environment variables every model server starts with, on top of glassbox's own (thread "
+        "limits, settings the model's own code reads), as the deployed server gets them",
+    )
 
 
 CHECKS = checks_of(serving_type_mismatch, serving_prediction_mismatch, serving_nan)

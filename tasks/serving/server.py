@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -112,10 +112,11 @@ def log_tail(path: Path, lines: int = 30) -> str:
         return "(no server log)"
 
 
-def server_env(tracking_uri: str) -> dict[str, str]:
+def server_env(tracking_uri: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The venv's bin first on PATH (the server shells out to `uvicorn` by name) and the tracking store set,
-    so `models:/` URIs resolve against the same registry the pipeline writes to."""
-    env = dict(os.environ)
+    so `models:/` URIs resolve against the same registry the pipeline writes to; `extra` (serving.env) on top
+    of glassbox's environment, as a deployment's server would get it."""
+    env = {**os.environ, **(extra or {})}
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["MLFLOW_TRACKING_URI"] = tracking_uri
     env.update(SERVER_ENV)
@@ -146,6 +147,7 @@ def launch(
     port: int | None = None,
     workers: int = WORKERS,
     cpus: frozenset[int] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> ModelServer:
     """Start `mlflow models serve` for `model_uri` in its own process group and return at once (not yet
     ready: `wait_ready`). Starting several servers before waiting for any lets them load side by side.
@@ -176,7 +178,7 @@ def launch(
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=server_env(tracking_uri),
+            env=server_env(tracking_uri, env),
             start_new_session=True,
         )
     return ModelServer(
@@ -200,13 +202,16 @@ def serve(
     port: int | None = None,
     startup_timeout_s: float = 120.0,
     workers: int = WORKERS,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[ModelServer]:
     """Start `mlflow models serve` on `host`, wait for /ping, yield it, stop its process group on exit.
 
     Raises RuntimeError (with the end of the server log) if the process dies or is not up in time: a server
     that cannot start is an infrastructure fault for the orchestrator to retry, not a verdict on the model.
     """
-    server = launch(model_uri, tracking_uri=tracking_uri, log_path=log_path, host=host, port=port, workers=workers)
+    server = launch(
+        model_uri, tracking_uri=tracking_uri, log_path=log_path, host=host, port=port, workers=workers, env=env
+    )
     try:
         wait_ready(server, startup_timeout_s)
         yield server

@@ -17,6 +17,7 @@ from tasks.context import StageContext
 from tasks.errors import ConfigError
 from tasks.frames import load_inputs, require_columns
 from tasks.modeling import ModelRef, load_sklearn, positive_scores
+from tasks.monitoring.store import store_served
 from tasks.params import Inputs, ServingParams
 from tasks.result import StageOutput
 from tasks.serving.checks import CHECKS
@@ -130,12 +131,14 @@ def run(ctx: StageContext) -> StageOutput:
         host=p.host,
         port=p.port,
         startup_timeout_s=p.startup_timeout_s,
+        env=p.env,
     ) as server:
         done = replay(server, frames, ref, model, keep, p)
         startup_s = server.startup_s
 
     log = inference_log(done, keep)
     log.to_parquet(ctx.dir / LOG_FILE, index=False)
+    store_served(ctx.params.monitoring.store, log, inputs, ref, ctx.run_id)  # the traffic, into the growing store
 
     x = ServingInputs(
         log=log,

@@ -115,6 +115,30 @@ def test_inference_log_has_inputs_outputs_latency_and_model(demo):
     assert log["model_uri"].str.startswith("models:/").all()
 
 
+def test_metrics_textfile_of_the_clean_run_and_no_alert(demo):
+    """The clean run wrote metrics.prom: every replayed current row counted, no errors, a latency and a score
+    histogram, each stage's verdict; no stage failed, so no alert was built."""
+    import pandas as pd
+    from prometheus_client.parser import text_string_to_metric_families
+
+    root, _, report, _ = demo
+    out = root / "reports" / "latest"
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families((out / "metrics.prom").read_text())
+        for s in family.samples
+    }
+    current = len(pd.read_parquet(root / "data/demo/current.parquet"))
+    assert samples[("glassbox_serving_rows", (("source", "current"),))] == current
+    assert samples[("glassbox_serving_errors", (("source", "current"),))] == 0
+    assert samples[("glassbox_serving_score_count", (("source", "current"),))] == current
+    latency = samples[("glassbox_serving_request_latency_seconds_count", (("source", "current"),))]
+    assert latency == samples[("glassbox_serving_requests", (("source", "current"),))] > 0
+    for stage in report["stages"]:
+        assert samples[("glassbox_stage_verdict", (("stage", stage["name"]), ("verdict", stage["verdict"])))] == 1
+    assert "alert" not in report and not (out / "alert.json").exists()
+
+
 def _failing(report: dict) -> list:
     return [
         (s["name"], f["check"], f["message"])

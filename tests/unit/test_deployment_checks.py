@@ -3,17 +3,28 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tasks.checks import ERROR_CHECK, configured, run_checks
 from tasks.deployment import (
     broken_rollback,
     registered_model_lineage,
+    shadow_disagreement,
     untagged_deployment,
     wrong_model_deployed,
 )
 from tasks.deployment.checks import CHECKS
-from tasks.deployment.inputs import Answers, Candidate, DeploymentInputs, LatencyProbe, Registered, Rollback
+from tasks.deployment.inputs import (
+    Answers,
+    Candidate,
+    DeploymentInputs,
+    LatencyProbe,
+    Production,
+    Registered,
+    Rollback,
+    Shadow,
+)
 from tasks.params import DeploymentParams
 from tasks.result import Severity
 from tests.checking import findings
@@ -36,6 +47,8 @@ def deployment_inputs(
     reason: str | None = None,
     rollback: Rollback | None = None,
     latency: LatencyProbe | None = None,
+    production: Production | None = None,
+    shadow: Shadow | None = None,
 ) -> DeploymentInputs:
     """A deployment inputs record for version 3 of model `m`, the candidate m-1 of run r-1; every part clean
     unless given."""
@@ -50,6 +63,8 @@ def deployment_inputs(
         ),
         latency=latency or LatencyProbe(candidate_ms=(10.0,) * 50, calibration_ms=(1.0,) * 50),
         rollback=rollback or Rollback("m", None),
+        production=production,
+        shadow=shadow,
     )
 
 
@@ -124,6 +139,64 @@ def test_fingerprint_fires_without_rows():
     """Nothing compared is nothing proven: fail."""
     f = only(wrong_model_deployed, deployment_inputs(served=np.array([]), offline=np.array([])))
     assert f.severity is Severity.fail and "no fingerprint rows" in f.message
+
+
+def test_alias_quiet_where_glassbox_put_it_or_never_promoted():
+    """The alias on the version glassbox last promoted, or a registry glassbox never promoted in: no alias finding
+    (the fingerprint finding alone)."""
+    for prod in (
+        Production("champion", "2", "m-2", "2", "m-2", "h2"),
+        Production("champion", "1", "m-1", None, None),
+        Production("champion", None, None, None, None),
+    ):
+        f = only(wrong_model_deployed, deployment_inputs(production=prod))
+        assert f.severity is Severity.info and "fingerprint" in f.message
+
+
+def test_alias_moved_outside_the_gate_fails_naming_both_versions():
+    """The alias on version 1 while glassbox last promoted version 2 (moved by hand): a fail naming the served
+    and the registered champion versions and model ids; the fingerprint finding is kept beside it."""
+    prod = Production("champion", "1", "m-old", "2", "m-new", "abc123")
+    found = findings(wrong_model_deployed, deployment_inputs(production=prod))
+    alias = [f for f in found if "alias was moved" in f.message]
+    assert len(found) == 2 and len(alias) == 1 and alias[0].severity is Severity.fail
+    assert "version 1 (m-old)" in alias[0].message and "version 2 (m-new)" in alias[0].message
+    assert alias[0].evidence["served_hash"] == "abc123" and alias[0].evidence["registered_champion_version"] == "2"
+
+
+def _shadow(candidate: np.ndarray, champion: np.ndarray, reason: str | None = None) -> Shadow:
+    carrier = pd.DataFrame({"carrier": np.where(np.arange(len(candidate)) % 2 == 0, "AA", "UA")})
+    return Shadow("2", candidate, champion, carrier, 0.5, reason)
+
+
+def test_shadow_says_why_without_a_champion():
+    """No champion (or its server down): an info finding saying why, no verdict and no plot."""
+    f = only(shadow_disagreement, deployment_inputs(shadow=_shadow(SCORES, SCORES, "no champion yet")))
+    assert f.severity is Severity.info and "no champion yet" in f.message
+    assert only(shadow_disagreement, deployment_inputs()).severity is Severity.info
+
+
+def test_shadow_quiet_when_both_decide_alike(tmp_path):
+    """The same decisions on every replayed row: info with 0 flipped; the score histograms are drawn."""
+    rng = np.random.default_rng(0)
+    scores = rng.uniform(size=400)
+    x = deployment_inputs(shadow=_shadow(scores, np.clip(scores + 0.001 * np.sign(scores - 0.5), 0, 1)))
+    m = shadow_disagreement.measure(x, shadow_disagreement.Params())
+    f = shadow_disagreement.judge(m, shadow_disagreement.Params())[0]
+    assert f.severity is Severity.info and f.evidence["flipped"] == 0
+    assert "shadow_scores.png" in m.evidence(tmp_path) and (tmp_path / "shadow_scores.csv").is_file()
+
+
+def test_shadow_warns_on_many_flipped_decisions_and_names_the_slice():
+    """A quarter of the decisions flipped, all in one carrier: a warning naming the share and that slice."""
+    rng = np.random.default_rng(1)
+    champion = rng.uniform(size=400)
+    candidate = champion.copy()
+    aa = np.arange(400) % 2 == 0
+    candidate[aa] = 1 - champion[aa]  # every AA row's decision flips (none sits exactly at 0.5)
+    f = only(shadow_disagreement, deployment_inputs(shadow=_shadow(candidate, champion)))
+    assert f.severity is Severity.warn and "carrier=AA" in f.message
+    assert f.evidence["slices"][0]["category"] == "AA" and f.evidence["slices"][0]["share"] == 1.0
 
 
 def test_rollback_quiet_without_previous_or_when_it_loads_and_serves():

@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from tasks.deployment import stage as deployment
-from tasks.deployment.registration import alias_holder, client, register, registered_model_id
+from tasks.deployment.registration import (
+    alias_holder,
+    client,
+    promote,
+    promoted_version,
+    register,
+    registered_model_id,
+)
 from tasks.deployment.stage import REGISTERED_FILE, Servers, run
 from tasks.gates import promotion_blockers
 from tasks.modeling import load_sklearn, positive_scores
@@ -80,7 +87,7 @@ def _make_champion(params, ref) -> str:
     registry = client(params.tracking.tracking_uri)
     name = params.tracking.registered_model
     older = register(registry, name, ref, {"note": "the earlier champion"})
-    registry.set_registered_model_alias(name, params.deployment.alias, older.version)
+    promote(registry, name, params.deployment.alias, str(older.version), None)  # as a run promotes: recorded
     return str(older.version)
 
 
@@ -213,6 +220,7 @@ def test_deployment_registers_serves_and_promotes(tiny):
     assert record["tags"]["git_commit"] == "abc123" and record["tags"]["glassbox_run_id"] == RUN_ID
     assert record["tags"]["data.train.md5"] == "d1" and record["fingerprint"]["max_abs_diff"] == 0.0
     assert str(registry.get_model_version_by_alias(name, alias).version) == record["version"]
+    assert promoted_version(registry, name) == record["version"]  # the record an alias moved by hand is judged by
     registered = registry.get_model_version(name, record["version"])
     assert registered_model_id(registered) == ref.model_id and registered.tags["glassbox_promoted"] == "true"
     by_check = {f.check: f for f in out.findings}
@@ -227,3 +235,23 @@ def test_deployment_registers_serves_and_promotes(tiny):
         f"(upper {m['latency_regression.p90_ratio_upper']:.2f}); p50 {m['latency_budget.p50_ms']:.1f} ms, "
         f"p95 bound {m['latency_budget.p95_upper_ms']:.1f} ms, {m['latency_budget.stalled_rounds']:.0f} stalled"
     )
+
+
+def test_rollback_moves_the_alias_back_and_records_it(tiny):
+    """`glassbox rollback` points the alias at the version promoted before (after loading it) and records it as
+    glassbox's promotion: the alias check then finds production where glassbox put it. A version that does not
+    exist is refused with a message, the alias untouched."""
+    from tasks.deployment.registration import rollback
+
+    params, ref, _, _ = tiny
+    registry, name, alias = client(params.tracking.tracking_uri), "rollback-model", params.deployment.alias
+    first, second = (str(register(registry, name, ref, {}).version) for _ in range(2))
+    for version, before in ((first, None), (second, first)):
+        promote(registry, name, alias, version, before)
+        registry.set_model_version_tag(name, version, "glassbox_promoted", "true")
+    done = rollback(registry, name, alias)
+    assert done.severity is Severity.info and f"version {first}" in done.message
+    assert alias_holder(registry, name, alias) == first == promoted_version(registry, name)
+    with pytest.raises(ValueError, match="does not load"):
+        rollback(registry, name, alias, to="99")
+    assert alias_holder(registry, name, alias) == first

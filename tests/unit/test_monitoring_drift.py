@@ -85,8 +85,23 @@ def nothing_measured(why: str = "the inference log has no `current` rows") -> Mo
 def test_checks_are_declared_in_diagnostic_order():
     """Inputs first, then the gate on their share, then the predictions; the threshold they share stays a
     stage setting (it is also the Evidently report's own flag)."""
-    assert [c.name for c in checks.CHECKS] == ["feature_drift", "drifted_share", "prediction_drift"]
-    assert set(checks.Settings.model_fields) == {"column_drift_threshold", "reference_rows", "seed"}
+    assert [c.name for c in checks.CHECKS] == [
+        "feature_drift",
+        "drifted_share",
+        "prediction_drift",
+        "window_drift",
+        "label_drift",
+        "concept_drift",
+        "confidence_collapse",
+    ]
+    assert set(checks.Settings.model_fields) == {
+        "column_drift_threshold",
+        "reference_rows",
+        "seed",
+        "store",
+        "lookback_days",
+        "window_min_rows",
+    }
     assert MonitoringParams().drifted_share.share.fail == 0.6
 
 

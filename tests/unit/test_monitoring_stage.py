@@ -3,7 +3,9 @@ sample, the Evidently report saved as artifacts, quiet on the training distribut
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -13,7 +15,9 @@ import pytest
 from tasks import tracking
 from tasks.context import StageContext
 from tasks.errors import ConfigError
+from tasks.evaluation.scoring import classification_scores
 from tasks.modeling import ModelRef, build_model, log_model, positive_scores
+from tasks.monitoring import store
 from tasks.monitoring.inference_log import LOG_FILE, load_current, reference_sample
 from tasks.monitoring.stage import HTML_FILE, JSON_FILE, run
 from tasks.params import Inputs, ModelSpec, MonitoringParams, Params, Tracking
@@ -70,14 +74,43 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     mlflow.set_tracking_uri(previous)
 
 
+def own_store(params: Params, out: Path) -> Params:
+    """The params with the inference store inside `out` (each run of these tests has its own)."""
+    return params.model_copy(update={"monitoring": params.monitoring.model_copy(update={"store": out / "store"})})
+
+
+def stored_and_evaluated(params: Params, out: Path, current: pd.DataFrame, setup: dict) -> None:
+    """What the serving and evaluation stages leave for monitoring: the served traffic in the store (one event
+    day, no id column: request ids are hashes of the inputs), the current batch with its labels as the feedback,
+    and the candidate's trusted test score."""
+    ref, pipe = setup["ref"], setup["pipe"]
+    log = inference_log(current, pipe).assign(
+        status="200",
+        latency_ms=1.0,
+        model_uri=ref.model_uri,
+        model_id=ref.model_id,
+        served_at=pd.Timestamp("2024-06-01 12:00", tz="UTC"),
+    )
+    rows = store.served_rows(log, FEATURES, id_column=None, timestamp=None, run_id=out.name, model_hash=None)
+    store.append(params.monitoring.store, rows, out.name)
+    current.to_parquet(params.inputs.current, index=False)
+    test = frame(2000, 11)
+    scores = classification_scores(test["y"].to_numpy(), positive_scores(pipe, test[FEATURES]), 0.5)
+    summary = {"metric": "roc_auc", "threshold": 0.5, "candidate": {"scores": scores}}
+    (out / "evaluation").mkdir(parents=True, exist_ok=True)
+    (out / "evaluation" / "test_scores.json").write_text(json.dumps(summary))
+
+
 def run_stage(setup: dict, name: str, current: pd.DataFrame) -> tuple:
     out = setup["root"] / name
     for stage in ("training", "serving", "monitoring"):
         (out / stage).mkdir(parents=True)
     setup["ref"].write(out / "training")
     inference_log(current, setup["pipe"]).to_parquet(out / "serving" / LOG_FILE, index=False)
+    params = own_store(setup["params"], out)
+    stored_and_evaluated(params, out, current, setup)
     prov = Provenance(git_commit=None, git_dirty=None, data_hashes={}, params_sha256="0", packages={})
-    ctx = StageContext("monitoring", setup["params"], out, name, prov)
+    ctx = StageContext("monitoring", params, out, name, prov)
     tracking.configure(ctx.params.tracking)  # as the runner does; other test modules move the global URI
     return run(ctx), ctx.dir
 
@@ -88,13 +121,19 @@ def by_check(findings: list[Finding], check: str) -> list[Finding]:
 
 def test_traffic_like_training_is_quiet(setup: dict) -> None:
     """Current traffic from the training distribution: no drifted feature, share and prediction drift info;
-    the HTML and JSON report are stage artifacts; only `current` rows are compared."""
+    the stored traffic's window, its labels and confidence quiet too; the HTML and JSON report and the trend
+    plots are stage artifacts; only `current` rows are compared."""
     output, folder = run_stage(setup, "clean", frame(2000, 7))
     assert by_check(output.findings, "feature_drift") == []
     assert {f.severity for f in output.findings} == {Severity.info}
+    assert {f.check for f in output.findings} >= {"window_drift", "label_drift", "concept_drift", "confidence_collapse"}
     assert output.metrics["current_rows"] == 2000 and output.metrics["drifted_share.drifted"] == 0
     assert output.metrics["drifted_share.measured"] == 3
-    assert set(output.artifacts) == {HTML_FILE, JSON_FILE}
+    assert output.metrics["windows"] == 1 and output.metrics["labelled_requests"] == 2000
+    assert {HTML_FILE, JSON_FILE, "window_concept_drift.png", "window_confidence.csv"} <= set(output.artifacts)
+    # each window's Evidently report is a snapshot in the store's workspace, the model's project (evidently ui)
+    assert output.metrics["evidently_snapshots"] == 1
+    assert len(list((folder.parent / "store" / "evidently").glob("*/snapshots/*.json"))) == 1
     assert (folder / HTML_FILE).stat().st_size > 10_000 and (folder / JSON_FILE).is_file()
     [pred] = by_check(output.findings, "prediction_drift")
     assert pred.evidence["served_rows"] == 1995
@@ -133,7 +172,7 @@ def test_reference_sample_is_fixed_by_its_seed() -> None:
 
 def test_log_without_current_rows_is_a_warning_not_a_pass(setup: dict) -> None:
     """No replayed traffic: every check says drift was not measured (input drift and prediction drift warn),
-    no Evidently report, no drift metrics."""
+    the windows were not judged (an empty store is a warning), no Evidently report, no drift metrics."""
     out = setup["root"] / "empty"
     for stage in ("training", "serving", "monitoring"):
         (out / stage).mkdir(parents=True)
@@ -141,9 +180,18 @@ def test_log_without_current_rows_is_a_warning_not_a_pass(setup: dict) -> None:
     log = frame(10, 3)[FEATURES].assign(source="test", score=0.5)
     log.to_parquet(out / "serving" / LOG_FILE, index=False)
     prov = Provenance(git_commit=None, git_dirty=None, data_hashes={}, params_sha256="0", packages={})
-    output = run(StageContext("monitoring", setup["params"], out, "empty", prov))
+    output = run(StageContext("monitoring", own_store(setup["params"], out), out, "empty", prov))
     said = {f.check: f for f in output.findings}
-    assert set(said) == {"feature_drift", "drifted_share", "prediction_drift"}
+    assert set(said) == {
+        "feature_drift",
+        "drifted_share",
+        "prediction_drift",
+        "window_drift",
+        "label_drift",
+        "concept_drift",
+        "confidence_collapse",
+    }
+    assert said["window_drift"].severity is Severity.warn and "holds no request" in said["window_drift"].message
     assert said["drifted_share"].severity is Severity.warn and "no `current` rows" in said["drifted_share"].message
     assert said["prediction_drift"].severity is Severity.warn and "not measured" in said["prediction_drift"].message
     assert "drifted_share.share" not in output.metrics and "prediction_drift.score" not in output.metrics
@@ -183,7 +231,7 @@ def test_free_text_is_compared_by_its_words_not_as_categories(tmp_path) -> None:
             text=["title"],
         ),  # fmt: skip
         tracking=track,
-        monitoring=MonitoringParams(reference_rows=2000),
+        monitoring=MonitoringParams(reference_rows=2000, store=tmp_path / "store"),
     )
     prov = Provenance(git_commit=None, git_dirty=None, data_hashes={}, params_sha256="0", packages={})
     found = {}

@@ -61,9 +61,9 @@ def test_checks_are_declared_in_diagnostic_order():
 
 
 def test_the_stage_params_keep_only_stage_knobs():
-    """Limits live in each check's section; the stage keeps host, port, batch size and timeouts."""
+    """Limits live in each check's section; the stage keeps host, port, batch size, timeouts and the server's environment."""
     fields = set(checks.Settings.model_fields)
-    assert fields == {"host", "port", "batch_rows", "startup_timeout_s", "request_timeout_s"}
+    assert fields == {"host", "port", "batch_rows", "startup_timeout_s", "request_timeout_s", "env"}
     assert ServingParams().serving_nan.share.fail == 0.01
 
 

@@ -154,3 +154,13 @@ def test_pinned_launcher_runs_the_module_on_the_given_cpus(tmp_path):
         check=True,
     )
     assert done.stdout.strip() == f"[{cpu}] ['a', 'b']"
+
+
+def test_server_env_adds_serving_env_over_glassbox_own(monkeypatch):
+    """serving.env reaches the model server's environment on top of glassbox's, and the tracking store stays set."""
+    from tasks.serving.server import server_env
+
+    monkeypatch.setenv("FEATURES_VERSION", "1")
+    env = server_env("sqlite:///x.db", {"FEATURES_VERSION": "2", "OMP_NUM_THREADS": "1"})
+    assert env["FEATURES_VERSION"] == "2" and env["OMP_NUM_THREADS"] == "1"
+    assert env["MLFLOW_TRACKING_URI"] == "sqlite:///x.db" and server_env("sqlite:///x.db")["FEATURES_VERSION"] == "1"

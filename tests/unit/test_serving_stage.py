@@ -10,7 +10,8 @@ import pytest
 
 from tasks.context import StageContext
 from tasks.modeling import ModelRef, build_model, log_model, positive_scores
-from tasks.params import Inputs, ModelSpec, Params, ServingParams, Tracking
+from tasks.monitoring.store import read as read_store
+from tasks.params import Inputs, ModelSpec, MonitoringParams, Params, ServingParams, Tracking
 from tasks.provenance import Provenance
 from tasks.result import Severity
 from tasks.serving.stage import LOG_FILE, SERVER_LOG, run
@@ -61,6 +62,7 @@ def train_tiny(tmp: Path) -> tuple[Params, ModelRef, pd.DataFrame]:
         inputs=Inputs(**paths, target="late", id="flight_id", timestamp="scheduled_at", features=FEATURES),
         tracking=Tracking(tracking_uri=uri, artifact_root=tmp / "artifacts", registered_model="tiny-model"),
         serving=ServingParams(batch_rows=64),
+        monitoring=MonitoringParams(store=tmp / "inference_store"),  # the served traffic is appended here
     )
     assert np.isfinite(positive_scores(pipe, test[FEATURES])).all()
     return params, ref, test
@@ -112,6 +114,8 @@ def test_serving_stage_end_to_end_on_a_real_server(tiny, tmp_path):
     assert out.metrics["serving_nan.share"] == 0.0 and out.metrics["latency_p99_ms"] > 0
     assert out.metrics["serving_type_mismatch.current.columns"] == 0.0
     assert set(out.artifacts) == {LOG_FILE, SERVER_LOG} and (ctx.dir / SERVER_LOG).stat().st_size > 0
+    stored = read_store(params.monitoring.store)  # the traffic (not the test rows) appended to the store
+    assert len(stored) == 120 and set(stored["request_id"]) == set(log["flight_id"].iloc[150:].astype(str))
     print(f"\nserving stage: {elapsed:.1f} s, server start {out.metrics['server_startup_s']:.1f} s")
 
 

@@ -1,0 +1,74 @@
+"""What happens once a run's report is written: its Prometheus textfile, and, when a stage failed, the alert
+(webhook, `alert.json`, the report's `alert`, an MLflow tag and artifact, a Prefect markdown artifact).
+Nothing here may change the run's verdict or crash it: each step's failure is logged and recorded."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tasks.alerts import ALERT_FILE, Alerted, alert_run, to_markdown
+from tasks.metrics_export import write_metrics
+from tasks.params import Params
+
+ARTIFACT_KEY = "glassbox-alert"
+
+log = logging.getLogger("glassbox.notify")
+
+
+def _record_in_mlflow(tracking_uri: str, run_id: str | None, out: Path, alerted: Alerted) -> None:
+    """The delivery as a tag (host and status only) and alert.json with the updated report on the parent run."""
+    if not run_id:
+        return
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+    client.set_tag(run_id, "glassbox.alert", alerted.delivery.summary()[:500])
+    for name in (ALERT_FILE, "report.json"):
+        client.log_artifact(run_id, str(out / name), artifact_path="report")
+
+
+def prefect_artifact(markdown: str) -> None:
+    """A markdown artifact on the current Prefect flow run (key `glassbox-alert`), so the UI shows the alert."""
+    from prefect.artifacts import create_markdown_artifact
+
+    create_markdown_artifact(markdown=markdown, key=ARTIFACT_KEY, description="glassbox: the run's first failure")
+
+
+def after_run(
+    report: dict[str, Any],
+    params: Params,
+    out: Path,
+    artifact: Callable[[str], None] | None = prefect_artifact,
+    logger: logging.Logger | logging.LoggerAdapter = log,
+) -> dict[str, Any]:
+    """Write metrics.prom; send and record the alert when one is due (and the Prefect artifact through
+    `artifact`, None outside Prefect). Returns the report, with its `alert` entry when an alert was due."""
+    try:
+        write_metrics(out, report)
+    except Exception as e:  # the exposition is a by-product: a broken one is logged, the run stands
+        logger.warning("metrics.prom not written: %s: %s", type(e).__name__, e)
+    try:
+        alerted = alert_run(report, out, params.tracking, params.alerts)
+    except Exception as e:  # a bug in building the alert must not hide the verdict
+        logger.warning("alert not built: %s: %s", type(e).__name__, e)
+        return report
+    if alerted is None:
+        return report
+    report = alerted.report
+    say = logger.info if alerted.delivery.sent else logger.warning
+    say("alert %s / %s: webhook %s", alerted.alert["layer"], alerted.alert["check"], alerted.delivery.summary())
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    try:
+        _record_in_mlflow(params.tracking.uri, report["provenance"].get("mlflow_run_id"), out, alerted)
+    except Exception as e:
+        logger.warning("alert not recorded in MLflow: %s", type(e).__name__)
+    if artifact is not None:
+        try:
+            artifact(to_markdown(alerted.alert, alerted.delivery))
+        except Exception as e:
+            logger.warning("Prefect alert artifact not created: %s: %s", type(e).__name__, e)
+    return report

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from tasks.params import load_params
+from tasks.provenance import collect, git_state
+from tests.conftest import REPO
+
+GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run([*GIT, *args], cwd=root, check=True, capture_output=True)
+
+
+def test_git_state_names_no_commit_before_the_first_one(tmp_path):
+    """A fresh `git init` with nothing committed has no commit to name: (None, None), never a made-up one."""
+    _git(tmp_path, "init", "-q")
+    assert git_state(tmp_path) == (None, None)
+
+
+def test_git_state_follows_the_project_folder_and_its_changes(tmp_path):
+    """The commit and dirty flag are the project's (the folder given), clean after a commit, dirty after an
+    edit of a tracked file; untracked files (data, stores) do not count."""
+    _git(tmp_path, "init", "-q")
+    (tmp_path / "params.yaml").write_text("a: 1\n")
+    _git(tmp_path, "add", "params.yaml")
+    _git(tmp_path, "commit", "-qm", "init")
+    commit, dirty = git_state(tmp_path)
+    assert commit and len(commit) == 40 and dirty is False
+    (tmp_path / "mlflow.db").write_text("x")
+    assert git_state(tmp_path)[1] is False
+    (tmp_path / "params.yaml").write_text("a: 2\n")
+    assert git_state(tmp_path) == (commit, True)
+
+
+def test_collect_reads_git_where_params_yaml_lives(tmp_path):
+    """Provenance names the commit of the folder params.yaml was loaded from, not of the working directory."""
+    (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
+    params = load_params(tmp_path / "params.yaml")
+    assert params.root == tmp_path.resolve()
+    _git(tmp_path, "init", "-q")
+    assert collect(params).git_commit is None  # nothing committed there, whatever the working directory holds
+    _git(tmp_path, "add", "params.yaml")
+    _git(tmp_path, "commit", "-qm", "init")
+    assert collect(params).git_commit == git_state(tmp_path)[0] and collect(params).git_dirty is False
