@@ -150,6 +150,25 @@ def validate(checkpoint: gx.Checkpoint, df: pd.DataFrame, run_name: str) -> Expe
     return validation
 
 
+def validate_in_memory(
+    suite: gx.ExpectationSuite, frames: dict[str, pd.DataFrame]
+) -> dict[str, ExpectationSuiteValidationResult]:
+    """Validate frames that all hold the same columns against the expectations of `suite` on those columns
+    (table-level ones and those on other columns left out), in an ephemeral context: nothing is stored and
+    no Data Docs page is built, for a check that compares two views of the same rows."""
+    columns = set().union(*(f.columns for f in frames.values())) if frames else set()
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    kept = [e.copy(update={"id": None}, deep=True) for e in suite.expectations if getattr(e, "column", None) in columns]
+    subset = context.suites.add(gx.ExpectationSuite(name=suite.name, expectations=kept, meta=dict(suite.meta or {})))
+    asset = context.data_sources.add_pandas(DATASOURCE).add_dataframe_asset("in_memory")
+    batch_def = asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
+    return {
+        name: batch_def.get_batch(batch_parameters={"dataframe": frame}).validate(subset, result_format="SUMMARY")
+        for name, frame in frames.items()
+    }
+
+
 def copy_docs(root: Path, dest: Path, run_name: str) -> list[str]:
     """Copy the Data Docs site into `dest`, keeping only this run's validation pages (the project's own site
     keeps every run). Returns the pages of this run, relative to `dest.parent`."""

@@ -55,6 +55,12 @@ class Fault:
         return " ".join((self.plant.__doc__ or "").split())
 
 
+def _factory(name: str) -> dict[str, Any]:
+    """A planted model of tasks/demo/plants.py in place of the demo's estimator, boosted as the demo is."""
+    boosting = {"max_iter": 100, "learning_rate": 0.1, "max_depth": 5, "min_samples_leaf": 400}
+    return {"model.estimator": None, "model.factory": f"tasks.demo.plants:{name}", "model.params": boosting}
+
+
 def _f(id_: str, layer: str, check: str, description: str, severity: Severity = Severity.fail, **kw) -> Fault:
     return Fault(id_, layer, check, severity, description, getattr(plants, id_), **kw)
 
@@ -112,11 +118,7 @@ FAULTS: dict[str, Fault] = {
             "training",
             "nondeterministic_training",
             "the same data, seed and params give different models",
-            params={
-                "model.estimator": None,
-                "model.factory": "tasks.demo.plants:undersampled_boosting",
-                "model.params": {"max_iter": 100, "learning_rate": 0.1, "max_depth": 5, "min_samples_leaf": 400},
-            },
+            params=_factory("undersampled_boosting"),
         ),
         _f(
             "unstable_training",
@@ -202,23 +204,14 @@ FAULTS: dict[str, Fault] = {
             "serving",
             "serving_prediction_mismatch",
             "the model server answers differently from the same model offline",
-            params={
-                "model.estimator": None,
-                "model.factory": "tasks.demo.plants:versioned_features",
-                "model.params": {"max_iter": 100, "learning_rate": 0.1, "max_depth": 5, "min_samples_leaf": 400},
-                "serving.env": {plants.FEATURES_VERSION: "2"},
-            },
+            params={**_factory("versioned_features"), "serving.env": {plants.FEATURES_VERSION: "2"}},
         ),
         _f(
             "serving_nan",
             "serving",
             "serving_nan",
             "the server returns NaN or nothing for some inputs",
-            params={
-                "model.estimator": None,
-                "model.factory": "tasks.demo.plants:origin_calibrated",
-                "model.params": {"max_iter": 100, "learning_rate": 0.1, "max_depth": 5, "min_samples_leaf": 400},
-            },
+            params=_factory("origin_calibrated"),
         ),
         _f(
             "serving_type_mismatch",

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from tasks.checks import CheckParams, checks_of
-from tasks.serving import serving_nan, serving_prediction_mismatch, serving_type_mismatch
+from tasks.serving import serving_contract, serving_nan, serving_prediction_mismatch, serving_type_mismatch
 
 # Old params keys that moved, old dotted key -> new dotted key (a one-line error names the new one).
 MOVED: dict[str, str] = {
@@ -39,4 +39,4 @@ class Settings(CheckParams):
     )
 
 
-CHECKS = checks_of(serving_type_mismatch, serving_prediction_mismatch, serving_nan)
+CHECKS = checks_of(serving_type_mismatch, serving_contract, serving_prediction_mismatch, serving_nan)

@@ -4,6 +4,7 @@ replayed through it), read by every check (and by users' own)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -20,7 +21,9 @@ class ServingInputs:
     `offline_errors` the offline model's first error by source. `expected_types` maps each feature to the type
     its logged signature declares (MLflow type names: long, double, string ...), None when the model has no
     column signature. `frames` are the sources as loaded (test, current), in the order they were replayed;
-    `latencies_ms` the latency of each request in that order.
+    `latencies_ms` the latency of each request in that order. `received` are the same sources as the server's
+    parser decoded them (indexed by their rows in `frames`; rows of a batch it refused left out) and
+    `contract` the reviewed GX inputs suite (None when the project has none).
     """
 
     log: pd.DataFrame
@@ -32,3 +35,5 @@ class ServingInputs:
     offline_errors: dict[str, str] = field(default_factory=dict)
     latencies_ms: tuple[float, ...] = ()
     model_uri: str = ""
+    received: dict[str, pd.DataFrame] = field(default_factory=dict)
+    contract: Any = None  # a great_expectations.ExpectationSuite

@@ -264,6 +264,14 @@ def payload(frame: pd.DataFrame) -> str:
     return json.dumps(body, allow_nan=False, default=str)
 
 
+def parsed_by_server(frame: pd.DataFrame, schema: Any) -> pd.DataFrame:
+    """`frame` as the scoring server decodes glassbox's payload of it: MLflow's own parser with the model's
+    input schema, as `/invocations` does before the model sees it (raises what the server would refuse)."""
+    from mlflow.pyfunc.scoring_server import infer_and_parse_data
+
+    return infer_and_parse_data(json.loads(payload(frame)), schema).set_axis(frame.index)
+
+
 def _reason(response: requests.Response) -> str:
     try:
         body = response.json()

@@ -2,18 +2,23 @@
 
 Preparation: the trusted test set and the replayed traffic go through the server over HTTP in batches, the
 same rows are scored by the same model offline, and every row is written to the inference log that
-monitoring reads. The checks (tasks/serving/checks.py) then judge that log: input types against the model
-signature, served vs offline answers, rows without an answer.
+monitoring reads; each batch is also decoded as the server's parser decodes it. The checks
+(tasks/serving/checks.py) then judge: input types against the model signature, the served rows against the
+reviewed GX suite, served vs offline answers, rows without an answer.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from tasks.context import StageContext
+from tasks.data import gxproject
 from tasks.errors import ConfigError
 from tasks.frames import load_inputs, require_columns
 from tasks.modeling import ModelRef, load_sklearn, positive_scores
@@ -22,7 +27,7 @@ from tasks.params import Inputs, ServingParams
 from tasks.result import StageOutput
 from tasks.serving.checks import CHECKS
 from tasks.serving.inputs import ServingInputs
-from tasks.serving.server import ModelServer, latency_summary, positive_class, serve
+from tasks.serving.server import ModelServer, latency_summary, parsed_by_server, positive_class, serve
 from tasks.serving.serving_type_mismatch import expected_types
 
 SOURCES = ("test", "current")
@@ -50,6 +55,7 @@ class Replay:
     reasons: dict[int, str] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
     offline_errors: dict[str, str] = field(default_factory=dict)
+    received: dict[str, list[pd.DataFrame]] = field(default_factory=dict)  # as the server's parser decoded them
 
 
 def passthrough_columns(inputs: Inputs, features: list[str]) -> list[str]:
@@ -79,8 +85,10 @@ def replay(
     model: object,
     keep: list[str],
     p: ServingParams,
+    schema: Any = None,
 ) -> Replay:
-    """Send each source in batches of `batch_rows`, score the same rows offline, keep a log part per batch."""
+    """Send each source in batches of `batch_rows`, score the same rows offline, keep a log part per batch
+    and the batch as the server's parser decodes it with the model's input `schema` (none when it refuses)."""
     out = Replay()
     batch = 0
     for source, df in frames.items():
@@ -88,6 +96,9 @@ def replay(
             chunk = df.iloc[start : start + p.batch_rows]
             X = chunk[ref.features]
             answer = server.invoke(X, timeout_s=p.request_timeout_s)
+            parts = out.received.setdefault(source, [])
+            with contextlib.suppress(Exception):  # a batch the server refuses is serving_nan's to count
+                parts.append(parsed_by_server(X, schema))
             scores, error = offline(model, X)
             if error and source not in out.offline_errors:
                 out.offline_errors[source] = error
@@ -113,6 +124,21 @@ def replay(
     return out
 
 
+def input_schema(model_uri: str) -> Any:
+    """The logged model's input schema, the one the server parses requests with (None without a signature)."""
+    from mlflow.models import get_model_info
+
+    signature = get_model_info(model_uri).signature
+    return signature.inputs if signature is not None else None
+
+
+def reviewed_contract(suite_dir: Path) -> Any:
+    """The reviewed GX inputs suite the data layer validated the files against (None when there is none)."""
+    if not (Path(suite_dir) / "expectations").is_dir():
+        return None
+    return gxproject.stored_suite(gxproject.open_project(suite_dir), suite_dir, "inputs")
+
+
 def run(ctx: StageContext) -> StageOutput:
     p = ctx.params.serving
     inputs = ctx.params.inputs
@@ -123,6 +149,8 @@ def run(ctx: StageContext) -> StageOutput:
     keep = passthrough_columns(inputs, ref.features)
     model = load_sklearn(ref.model_uri)
     signature = expected_types(ref.model_uri)
+    schema = input_schema(ref.model_uri)
+    contract = reviewed_contract(ctx.params.data.suite_dir)
 
     with serve(
         ref.model_uri,
@@ -133,7 +161,7 @@ def run(ctx: StageContext) -> StageOutput:
         startup_timeout_s=p.startup_timeout_s,
         env=p.env,
     ) as server:
-        done = replay(server, frames, ref, model, keep, p)
+        done = replay(server, frames, ref, model, keep, p, schema)
         startup_s = server.startup_s
 
     log = inference_log(done, keep)
@@ -150,6 +178,10 @@ def run(ctx: StageContext) -> StageOutput:
         offline_errors=done.offline_errors,
         latencies_ms=tuple(done.latencies_ms),
         model_uri=ref.model_uri,
+        received={
+            s: pd.concat(parts) if parts else frames[s][ref.features].iloc[:0] for s, parts in done.received.items()
+        },
+        contract=contract,
     )
     checked = ctx.run_checks(CHECKS, x)
     latency = latency_summary(done.latencies_ms)

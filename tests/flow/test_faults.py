@@ -26,6 +26,9 @@ pytestmark = pytest.mark.slow
 SAMPLE = 0.05
 CHECKED = ("data", "features", "training")  # the layers the planted faults live in, in flow order
 MAX_ITER = 20  # boosting rounds: the split checks run before fitting, the model's quality is not under test
+# Paired latency rounds per deployment (300 by default): the planted slow model is ~7x the champion, told apart
+# in far fewer rounds, and each round of it costs ~50 ms.
+LATENCY_ROUNDS = 80
 # A fault judged by comparing two models on the trusted test set needs more test rows than the sample's ~700 (~90
 # of them late): there the paired interval of a ROC AUC difference spans +-0.06, and no realistic regression is
 # told from noise. Such a fault gets its own project on a larger sample (~4,900 test rows; at 15-25% the clean
@@ -60,6 +63,7 @@ def project(tmp_path_factory) -> tuple[Path, dict[str, StageResult], Path]:
     params = demo_params(root, sample=SAMPLE)
     raw = yaml.safe_load(params.read_text())
     raw["model"]["params"]["max_iter"] = MAX_ITER
+    raw["deployment"]["latency_rounds"] = LATENCY_ROUNDS
     params.write_text(yaml.safe_dump(raw, sort_keys=False))
     clean = write_clean(params, root / "clean")
     results = run_stages(clean, root / "clean" / "out", CHECKED[-1], stop_on_fail=False)

@@ -56,12 +56,19 @@ def served(log: pd.DataFrame, **kw: Any) -> ServingInputs:
 
 
 def test_checks_are_declared_in_diagnostic_order():
-    """The layer runs the type check first (a root cause), then the two symptoms it can produce."""
-    assert [c.name for c in checks.CHECKS] == ["serving_type_mismatch", "serving_prediction_mismatch", "serving_nan"]
+    """The layer runs the type check first (a root cause), the contract on the served rows, then the two
+    symptoms they can produce."""
+    assert [c.name for c in checks.CHECKS] == [
+        "serving_type_mismatch",
+        "serving_contract",
+        "serving_prediction_mismatch",
+        "serving_nan",
+    ]
 
 
 def test_the_stage_params_keep_only_stage_knobs():
-    """Limits live in each check's section; the stage keeps host, port, batch size, timeouts and the server's environment."""
+    """Limits live in each check's section; the stage keeps host, port, batch size, timeouts and the server's
+    environment."""
     fields = set(checks.Settings.model_fields)
     assert fields == {"host", "port", "batch_rows", "startup_timeout_s", "request_timeout_s", "env"}
     assert ServingParams().serving_nan.share.fail == 0.01
