@@ -59,7 +59,8 @@ def after_run(
     if alerted is None:
         return report
     report = alerted.report
-    say = logger.info if alerted.delivery.sent else logger.warning
+    undelivered = alerted.delivery.host is not None and not alerted.delivery.sent  # no URL set is no problem
+    say = logger.warning if undelivered else logger.info
     say("alert %s / %s: webhook %s", alerted.alert["layer"], alerted.alert["check"], alerted.delivery.summary())
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     try:
