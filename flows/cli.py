@@ -1,4 +1,4 @@
-"""`glassbox run | stage | inject | serve | rollback | metrics | retrained`: parse, load params once, call, map
+"""`glassbox run | stage | inject | serve | rollback | metrics | diff | retrained`: parse, load params once, call, map
 the outcome to an exit code.
 
 Exit codes: 0 no gate failed; 1 a gate failed (everything was still written); 2 a usage, config or input
@@ -72,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="reports/latest", type=Path, help="the report folder holding metrics.prom")
     s.add_argument("--port", default=9108, type=int)
     s.add_argument("--write", action="store_true", help="only (re)write metrics.prom from the folder's report.json")
+    s = sub.add_parser("diff", help="what changed from run A to run B; exit 1 when B's verdicts are worse")
+    s.add_argument("a", help="a report folder, a report.json, or a run id (glassbox's or MLflow's)")
+    s.add_argument("b")
+    s.add_argument("--params", default="params.yaml", type=Path, help="the project (its MLflow store, its git)")
+    s.add_argument("--json", action="store_true", help="the whole difference as JSON")
     s = sub.add_parser("retrained", help="tell the Prefect server a retrain completed (starts on-retrain)")
     s.add_argument("--params", default="params.yaml", type=Path)
     s.add_argument("--model-uri", default=None)
@@ -228,6 +233,15 @@ def cmd_rollback(params_path: Path, to: str | None) -> int:
     return 1 if done.severity is Severity.fail else 0
 
 
+def cmd_diff(a: str, b: str, params_path: Path, as_json: bool) -> int:
+    params = load_params(params_path)
+    from tasks.diff import diff, load_report, to_text
+
+    d = diff(load_report(a, params.tracking.uri), load_report(b, params.tracking.uri), params.root)
+    print(json.dumps(d, indent=2) if as_json else to_text(d), end="\n" if as_json else "")
+    return 1 if d["worse"] else 0
+
+
 def cmd_retrained(params_path: Path, model_uri: str | None, version: str | None) -> int:
     params = load_params(params_path)
     from deployments.schedules import emit_retrain_completed
@@ -261,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_rollback(args.params, args.to)
         if args.command == "metrics":
             return cmd_metrics(args.out, args.port, args.write)
+        if args.command == "diff":
+            return cmd_diff(args.a, args.b, args.params, args.json)
         if args.command == "retrained":
             return cmd_retrained(args.params, args.model_uri, args.version)
         return cmd_serve(args.params, args.out)
