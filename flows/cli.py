@@ -1,5 +1,5 @@
-"""`glassbox run | stage | inject | serve | rollback | metrics | diff | retrained`: parse, load params once, call, map
-the outcome to an exit code.
+"""`glassbox run | ci | stage | inject | serve | rollback | metrics | diff | retrained`: parse, load params
+once, call, map the outcome to an exit code.
 
 Exit codes: 0 no gate failed; 1 a gate failed (everything was still written); 2 a usage, config or input
 error, reported as one line on stderr.
@@ -40,7 +40,11 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="glassbox", description="Debug-gated ML pipeline: data to monitoring, each layer a gate.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name, help_ in (("run", "run the whole flow"), ("stage", "run one stage (what dvc.yaml calls)")):
+    for name, help_ in (
+        ("run", "run the whole flow"),
+        ("ci", "run the whole flow and print its verdict table in markdown (a pull-request comment)"),
+        ("stage", "run one stage (what dvc.yaml calls)"),
+    ):
         s = sub.add_parser(name, help=help_)
         if name == "stage":
             s.add_argument("name", choices=STAGES)
@@ -109,6 +113,19 @@ def cmd_run(params_path: Path, out: Path) -> int:
         ff = report["first_failure"]
         print(f"first failure: {ff['stage']} / {ff['check']}: {ff['message']}")
     return _exit_code(report)
+
+
+def cmd_ci(params_path: Path, out: Path) -> int:
+    """`run`, then the verdict table on stdout and in `out/verdict.md`; the exit code is `run`'s."""
+    from tasks.report import verdict_table
+
+    code = cmd_run(params_path, out)
+    report_path = out / "report.json"
+    if report_path.is_file():
+        table = verdict_table(json.loads(report_path.read_text()))
+        (out / "verdict.md").write_text(table)
+        print(f"\n{table}", end="")
+    return code
 
 
 def cmd_stage(name: str, params_path: Path, out: Path) -> int:
@@ -263,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args.params, args.out)
+        if args.command == "ci":
+            return cmd_ci(args.params, args.out)
         if args.command == "stage":
             return cmd_stage(args.name, args.params, args.out)
         if args.command == "inject":

@@ -106,6 +106,29 @@ def _problems(stage: dict[str, Any]) -> list[dict[str, Any]]:
     return [f for f in stage["findings"] if f["severity"] != Severity.info.value]
 
 
+def verdict_table(r: dict[str, Any]) -> str:
+    """The run in a few lines of markdown, fit for a pull-request comment: the status, the first failure, and
+    one row per layer with its verdict and its worst finding."""
+    ff = r["first_failure"]
+    lines = [
+        f"### glassbox {r['status'].upper()} (run `{r['run_id']}`, commit `{str(r['provenance']['git_commit'])[:12]}`)"
+    ]
+    if r.get("error"):
+        lines.append(f"\n**Input error:** {r['error']}")
+    lines.append(
+        f"\n**First failure:** `{ff['stage']}` / `{ff['check']}`: {ff['message']}" if ff else "\nNo gate failed."
+    )
+    lines += ["", "| layer | verdict | warn / fail | worst finding |", "|---|---|---|---|"]
+    for s in r["stages"]:
+        problems = _problems(s)
+        worst = max(problems, key=lambda f: f["severity"] == Severity.fail.value, default=None)
+        said = f"`{worst['check']}`: {worst['message']}" if worst else (s.get("reason") or "")
+        said = said.replace("|", "\\|").replace("\n", " ")
+        said = said if len(said) <= 200 else said[:199] + "…"
+        lines.append(f"| {s['name']} | {_ICON[s['verdict']]} | {len(problems)} | {said} |")
+    return "\n".join(lines) + "\n"
+
+
 def to_markdown(r: dict[str, Any]) -> str:
     p = r["provenance"]
     lines = [

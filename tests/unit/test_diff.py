@@ -119,3 +119,28 @@ def test_a_file_that_is_not_a_report_is_one_line(tmp_path):
     (tmp_path / "report.json").write_text('{"rows": 3}')
     with pytest.raises(ConfigError, match="not a glassbox report.json"):
         load_report(str(tmp_path), "sqlite:///unused.db")
+
+
+def test_ci_prints_the_verdict_table_with_the_run_exit_code(tmp_path, monkeypatch, capsys):
+    """`glassbox ci` is `run` plus a markdown table for a pull request: first failure, a row per layer with
+    its worst finding (pipes escaped), also written to verdict.md."""
+    moved = "current: `dewp` | moved"
+    shifted = {**PLANTED["stages"][0], "findings": [finding("covariate_shift", "fail", moved)]}
+    planted = {
+        **PLANTED,
+        "stages": [shifted, PLANTED["stages"][1]],
+        "first_failure": {"stage": "data", "check": "covariate_shift", "message": moved},
+    }
+
+    def run(params_path, out):
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.json").write_text(json.dumps(planted))
+        return 1
+
+    monkeypatch.setattr(cli, "cmd_run", run)
+    assert cli.main(["ci", "--out", str(tmp_path / "out")]) == 1
+    printed = capsys.readouterr().out
+    assert "### glassbox FAILED" in printed and "**First failure:** `data` / `covariate_shift`" in printed
+    assert "| data | FAIL | 1 | `covariate_shift`: current: `dewp` \\| moved |" in printed
+    assert "| features | SKIP | 0 |" in printed  # PLANTED's features stage: skipped
+    assert (tmp_path / "out" / "verdict.md").read_text() in printed
