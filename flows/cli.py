@@ -1,5 +1,5 @@
-"""`glassbox run | ci | stage | inject | serve | rollback | metrics | diff | retrained`: parse, load params
-once, call, map the outcome to an exit code.
+"""`glassbox run | ci | stage | inject | serve | rollback | metrics | diff | journal | retrained`: parse, load
+params once, call, map the outcome to an exit code.
 
 Exit codes: 0 no gate failed; 1 a gate failed (everything was still written); 2 a usage, config or input
 error, reported as one line on stderr.
@@ -81,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("b")
     s.add_argument("--params", default="params.yaml", type=Path, help="the project (its MLflow store, its git)")
     s.add_argument("--json", action="store_true", help="the whole difference as JSON")
+    s = sub.add_parser("journal", help="the debug journal: list entries, or `note RUN TEXT` to record a cause and fix")
+    s.add_argument("action", nargs="?", choices=["note"], help="note: add TEXT to RUN's entry")
+    s.add_argument("run", nargs="?", help="a run id (or a prefix naming one entry)")
+    s.add_argument("text", nargs="?", help="what the cause was and what fixed it")
+    s.add_argument("--params", default="params.yaml", type=Path)
     s = sub.add_parser("retrained", help="tell the Prefect server a retrain completed (starts on-retrain)")
     s.add_argument("--params", default="params.yaml", type=Path)
     s.add_argument("--model-uri", default=None)
@@ -259,6 +264,21 @@ def cmd_diff(a: str, b: str, params_path: Path, as_json: bool) -> int:
     return 1 if d["worse"] else 0
 
 
+def cmd_journal(action: str | None, run: str | None, text: str | None, params_path: Path) -> int:
+    from tasks.journal import JOURNAL_DIR, add_note, listing
+
+    folder = load_params(params_path).root / JOURNAL_DIR
+    if action == "note":
+        if not run or text is None:
+            raise ConfigError('journal note: give the run and the note: glassbox journal note RUN "cause and fix"')
+        entry = add_note(folder, run, text)
+        print(f"noted on {entry.run_id} ({len(entry.notes)} note(s)): {folder / (entry.run_id + '.json')}")
+        return 0
+    lines = listing(folder)
+    print("\n".join(lines) if lines else f"{folder}: no entries yet (a failing run opens one)")
+    return 0
+
+
 def cmd_retrained(params_path: Path, model_uri: str | None, version: str | None) -> int:
     params = load_params(params_path)
     from deployments.schedules import emit_retrain_completed
@@ -296,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_metrics(args.out, args.port, args.write)
         if args.command == "diff":
             return cmd_diff(args.a, args.b, args.params, args.json)
+        if args.command == "journal":
+            return cmd_journal(args.action, args.run, args.text, args.params)
         if args.command == "retrained":
             return cmd_retrained(args.params, args.model_uri, args.version)
         return cmd_serve(args.params, args.out)

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
+from tasks.journal import JOURNAL_DIR
+
 if TYPE_CHECKING:
     from tasks.params import Params
 
@@ -67,12 +69,13 @@ def _git(*args: str, cwd: Path | None = None) -> str | None:
 
 
 def git_state(cwd: Path | None = None) -> tuple[str | None, bool | None]:
-    """The commit checked out in the repository holding `cwd` and whether tracked files changed since (None,
-    None: not in a repository, or nothing committed yet)."""
+    """The commit checked out in the repository holding `cwd` and whether tracked files changed since, the
+    project's debug journal aside (None, None: not in a repository, or nothing committed yet)."""
     commit = _git("rev-parse", "--verify", "-q", "HEAD", cwd=cwd)
     if not commit:
         return None, None
-    status = _git("status", "--porcelain", "--untracked-files=no", cwd=cwd)
+    # The debug journal (tasks/journal.py) is notes about runs, not an input of any: editing it is not dirt.
+    status = _git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", f":(exclude){JOURNAL_DIR}", cwd=cwd)
     return commit, (bool(status) if status is not None else None)
 
 

@@ -129,6 +129,20 @@ def verdict_table(r: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _seen_before_markdown(seen: list[dict[str, Any]]) -> list[str]:
+    """The debug journal's earlier entries for this run's failures, with what people found (tasks/journal.py)."""
+    if not seen:
+        return []
+    lines = ["## Seen before (debug journal)", ""]
+    for s in seen:
+        cols = f" [{', '.join(s['columns'])}]" if s["columns"] else ""
+        lines.append(f"- `{s['layer']}` / `{s['check']}`{cols} failed before in {len(s['entries'])} run(s):")
+        for e in s["entries"]:
+            said = "; ".join(n["text"] for n in e["notes"]) or "no note yet (`glassbox journal note RUN ...`)"
+            lines.append(f"  - {e['run_id']}: {said}")
+    return [*lines, ""]
+
+
 def to_markdown(r: dict[str, Any]) -> str:
     p = r["provenance"]
     lines = [
@@ -147,6 +161,7 @@ def to_markdown(r: dict[str, Any]) -> str:
         f"**First failure:** `{ff['stage']}` / `{ff['check']}`: {ff['message']}" if ff else "No gate failed.",
         "",
     ]
+    lines += _seen_before_markdown(r.get("seen_before") or [])
     lines += ["| stage | verdict | time (s) | findings |", "|---|---|---|---|"]
     for s in r["stages"]:
         counts = f"{len(_problems(s))} warn/fail of {len(s['findings'])}" if s["findings"] else (s["reason"] or "")
@@ -188,6 +203,18 @@ def to_html(r: dict[str, Any]) -> str:
         sections.append(f"<h2>{e(s['name'])}</h2><ul>{items}</ul><p>artifacts: {arts}</p>")
     ff = r["first_failure"]
     head = f"First failure: {e(ff['stage'])} / {e(ff['check'])}: {e(ff['message'])}" if ff else "No gate failed."
+    seen = r.get("seen_before") or []
+    if seen:
+        items = "".join(
+            f"<li><code>{e(s['layer'])}</code> / <code>{e(s['check'])}</code> {e(', '.join(s['columns']))}: "
+            + "".join(
+                f"<br>{e(x['run_id'])}: {e('; '.join(n['text'] for n in x['notes']) or 'no note yet')}"
+                for x in s["entries"]
+            )
+            + "</li>"
+            for s in seen
+        )
+        head += f"<h2>Seen before (debug journal)</h2><ul>{items}</ul>"
     prov = e(json.dumps(r["provenance"], indent=2))
     changes = e(json.dumps(r["changes_since_last_good"], indent=2))
     return (

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from tasks import gates, tracking
+from tasks import gates, journal, tracking
 from tasks.context import StageContext
 from tasks.errors import ConfigError
 from tasks.params import STAGES, Params
@@ -186,7 +186,12 @@ def run_sequence(
             break
     stages = gates.complete_results(gates.read_results(out), run.run_id, params)
     report = build_report(run, stages, out, error=error or (f"crash: {crash}" if crash else None))
+    notes = params.root / journal.JOURNAL_DIR
+    report["seen_before"] = journal.seen_before(report, notes)
     write_report(report, out)
-    if run.mlflow_run_id and (stop or names[-1] == STAGES[-1]):
+    over = bool(stop) or names[-1] == STAGES[-1]
+    if over:
+        journal.open_entry(report, notes)
+    if run.mlflow_run_id and over:
         tracking.finish_parent(run.mlflow_run_id, report["status"], out)
     return Outcome(report=report, error=error, crash=crash, stopped=stop)

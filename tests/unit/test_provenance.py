@@ -35,6 +35,22 @@ def test_git_state_follows_the_project_folder_and_its_changes(tmp_path):
     assert git_state(tmp_path) == (commit, True)
 
 
+def test_a_journal_note_is_not_dirt_but_the_rest_of_the_repository_is(tmp_path):
+    """Editing a committed debug-journal entry leaves the tree clean; a change elsewhere in the repository,
+    even outside the project's folder, makes it dirty."""
+    project = tmp_path / "project"
+    (project / "journal").mkdir(parents=True)
+    (project / "journal" / "run.json").write_text("{}")
+    (tmp_path / "shared.py").write_text("x = 1\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "init")
+    (project / "journal" / "run.json").write_text('{"notes": []}')
+    assert git_state(project)[1] is False
+    (tmp_path / "shared.py").write_text("x = 2\n")
+    assert git_state(project)[1] is True
+
+
 def test_collect_reads_git_where_params_yaml_lives(tmp_path):
     """Provenance names the commit of the folder params.yaml was loaded from, not of the working directory."""
     (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
