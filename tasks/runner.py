@@ -104,6 +104,9 @@ def execute_stage(name: str, params: Params, out: Path, run: PipelineRun) -> Sta
     func = stage_function(name)
     start = time.perf_counter()
     with tracking.stage_run(params.tracking, run.mlflow_run_id, name, run.provenance) as mlflow_id:
+        files = params.inputs.files()
+        roles = {r: files[r] for r in tracking.STAGE_DATA.get(name, ()) if r in files}
+        tracking.log_datasets(mlflow_id, roles, run.provenance.data_hashes, params.inputs.target)
         ctx = StageContext(name, params, out, run.run_id, run.provenance, mlflow_id)
         error: BaseException | None = None
         try:
@@ -193,5 +196,7 @@ def run_sequence(
     if over:
         journal.open_entry(report, notes)
     if run.mlflow_run_id and over:
+        files = params.inputs.files()
+        tracking.log_datasets(run.mlflow_run_id, files, run.provenance.data_hashes, params.inputs.target)
         tracking.finish_parent(run.mlflow_run_id, report["status"], out)
     return Outcome(report=report, error=error, crash=crash, stopped=stop)

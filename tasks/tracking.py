@@ -7,16 +7,25 @@ processes of `dvc repro`; each stage opens its nested run with the fluent API so
 
 from __future__ import annotations
 
+import json
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 from tasks.provenance import Provenance
 
 if TYPE_CHECKING:
     from tasks.params import Tracking
+
+
+# MLflow 3's UI opens an experiment of this kind on its training runs (not the GenAI overview).
+EXPERIMENT_KIND = "mlflow.experimentKind"
+KIND_TAG = {EXPERIMENT_KIND: "custom_model_development"}
 
 
 def configure(tracking: Tracking) -> None:
@@ -26,10 +35,13 @@ def configure(tracking: Tracking) -> None:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     mlflow.set_tracking_uri(tracking.uri)
     client = mlflow.MlflowClient()
-    if client.get_experiment_by_name(tracking.experiment) is None:
+    experiment = client.get_experiment_by_name(tracking.experiment)
+    if experiment is None:
         root = tracking.artifact_root.resolve()
         root.mkdir(parents=True, exist_ok=True)
-        client.create_experiment(tracking.experiment, artifact_location=root.as_uri())
+        client.create_experiment(tracking.experiment, artifact_location=root.as_uri(), tags=KIND_TAG)
+    elif EXPERIMENT_KIND not in experiment.tags:  # a store made before: set once, never override a user's
+        client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND, KIND_TAG[EXPERIMENT_KIND])
     mlflow.set_experiment(tracking.experiment)
 
 
@@ -41,6 +53,65 @@ def start_parent(tracking: Tracking, run_name: str, provenance: Provenance) -> s
     exp = client.get_experiment_by_name(tracking.experiment)
     run = client.create_run(exp.experiment_id, run_name=run_name, tags=provenance.tags())
     return run.info.run_id
+
+
+# The data files each stage reads (inputs.files() roles), logged as MLflow datasets on its run.
+STAGE_DATA: dict[str, tuple[str, ...]] = {
+    "data": ("train", "test", "current"),
+    "features": ("train", "current"),
+    "training": ("train",),
+    "evaluation": ("test",),
+    "serving": ("test", "current"),
+    "deployment": ("current",),
+    "monitoring": ("train", "current"),
+}
+HEAD_ROWS = 1000  # rows read for a dataset's schema (the profile counts every row where the file says)
+
+
+def dataset_of(role: str, path: Path, md5: str, target: str | None) -> Any:
+    """An MLflow dataset entity for a pinned file: its digest is the DVC md5 (so the run list's Dataset column
+    and lineage name the same version `dvc` does), its schema from the first rows, its row count from the
+    Parquet footer (CSV: its size only, counting rows would read the file again)."""
+    import mlflow.data
+    from mlflow.entities import Dataset
+
+    path = Path(path)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        handle = pq.ParquetFile(path)
+        head = next(handle.iter_batches(batch_size=HEAD_ROWS)).to_pandas()
+        profile = {"num_rows": handle.metadata.num_rows, "num_columns": handle.metadata.num_columns}
+    else:
+        head = pd.read_csv(path, nrows=HEAD_ROWS)
+        profile = {"bytes": path.stat().st_size, "num_columns": len(head.columns)}
+    targets = target if target in head.columns else None
+    with warnings.catch_warnings():  # MLflow's hints on guessing a local path's source type, integer schemas
+        warnings.simplefilter("ignore", UserWarning)
+        described = mlflow.data.from_pandas(head, source=str(path.resolve()), targets=targets, name=role, digest=md5)
+    d = described.to_dict()
+    return Dataset(d["name"], md5, d["source_type"], d["source"], d.get("schema"), json.dumps(profile))
+
+
+def log_datasets(run_id: str, files: dict[str, Path], hashes: dict[str, str | None], target: str | None) -> None:
+    """Log each pinned file as a dataset input of the run (context = its role). A file that is missing or
+    unreadable is left out: the data stage reports it, in one line, as the user's error."""
+    import mlflow
+    from mlflow.entities import DatasetInput, InputTag
+    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+    inputs = []
+    for role, path in files.items():
+        md5 = hashes.get(role)
+        if not md5:
+            continue
+        try:
+            dataset = dataset_of(role, path, md5, target)
+        except Exception:  # any reader error is the data stage's to report; lineage is a by-product
+            continue
+        inputs.append(DatasetInput(dataset, [InputTag(MLFLOW_DATASET_CONTEXT, role)]))
+    if inputs:
+        mlflow.MlflowClient().log_inputs(run_id, datasets=inputs)
 
 
 def tag_run(run_id: str, tags: dict[str, str]) -> None:
