@@ -15,6 +15,7 @@ from tasks.metrics_export import write_metrics
 from tasks.params import Params
 
 ARTIFACT_KEY = "glassbox-alert"
+VERDICT_KEY = "glassbox-verdict"
 
 log = logging.getLogger("glassbox.notify")
 
@@ -36,6 +37,35 @@ def prefect_artifact(markdown: str) -> None:
     from prefect.artifacts import create_markdown_artifact
 
     create_markdown_artifact(markdown=markdown, key=ARTIFACT_KEY, description="glassbox: the run's first failure")
+
+
+def run_artifacts(report: dict[str, Any], logger: logging.Logger | logging.LoggerAdapter = log) -> None:
+    """The run's result in Prefect's own view: the verdict table as a markdown artifact (key `glassbox-verdict`)
+    and one table artifact per judged stage (key `glassbox-<stage>`: its findings, warnings and failures
+    first). Called inside the flow; a failure here is logged, never the run's."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    from tasks.report import verdict_table
+
+    rank = {"fail": 0, "warn": 1, "info": 2}
+    try:
+        create_markdown_artifact(markdown=verdict_table(report), key=VERDICT_KEY, description="glassbox: the verdicts")
+        for stage in report["stages"]:
+            if not stage["findings"]:
+                continue
+            rows = [
+                {
+                    "severity": f["severity"],
+                    "check": f["check"],
+                    "columns": ", ".join(f["columns"]),
+                    "message": f["message"],
+                }
+                for f in sorted(stage["findings"], key=lambda f: rank.get(f["severity"], 3))
+            ]
+            key = f"glassbox-{stage['name'].lower().replace('_', '-')}"
+            create_table_artifact(table=rows, key=key, description=f"glassbox {stage['name']}: {stage['verdict']}")
+    except Exception as e:
+        logger.warning("Prefect run artifacts not created: %s: %s", type(e).__name__, e)
 
 
 def after_run(

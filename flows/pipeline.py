@@ -8,7 +8,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.states import Completed, Failed
 
-from flows.notify import after_run
+from flows.notify import after_run, run_artifacts
 from flows.stage_task import run_stage
 from tasks.params import STAGES, load_params
 from tasks.runner import PipelineRun, begin_run, run_sequence
@@ -29,6 +29,7 @@ def pipeline(params_path: str = "params.yaml", out: str = "reports/latest"):
 
     outcome = run_sequence(list(STAGES), params, out_dir, run, call, log=logger.info)
     report = after_run(outcome.report, params, out_dir, logger=logger)  # metrics.prom; the alert when one is due
+    run_artifacts(report, logger=logger)  # the verdict table and each stage's findings on the flow run
     logger.info("report: %s  status: %s", (out_dir / "report.html").resolve(), report["status"])
     if outcome.crash is not None:
         raise outcome.crash

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from flows import cli
-from flows.notify import ARTIFACT_KEY
+from flows.notify import ARTIFACT_KEY, VERDICT_KEY
 from tasks import registry
 from tasks.params import STAGES
 from tests.conftest import REPO
@@ -27,7 +27,7 @@ def test_failing_gate_alerts_through_webhook_prefect_and_mlflow(tmp_path, monkey
     failure; report.json and the MLflow parent run record the delivery with the host only; metrics.prom says
     the stage failed."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
 
     for name in STAGES:
         monkeypatch.setitem(registry._FUNCTIONS, name, "tests.flow.fakes:passes")
@@ -57,6 +57,11 @@ def test_failing_gate_alerts_through_webhook_prefect_and_mlflow(tmp_path, monkey
         found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[ARTIFACT_KEY])))
     mine = [a for a in found if report["run_id"] in a.data]  # the server may hold other runs' alerts
     assert len(mine) == 1 and "`features` / `planted`" in mine[0].data
+    with get_client(sync_client=True) as client:
+        run_filter = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[mine[0].flow_run_id]))
+        on_run = {a.key: a for a in client.read_artifacts(artifact_filter=run_filter)}
+    assert report["run_id"] in on_run[VERDICT_KEY].data and "| features | FAIL |" in on_run[VERDICT_KEY].data
+    assert on_run["glassbox-features"].type == "table" and "planted" in str(on_run["glassbox-features"].data)
 
     run = mlflow.MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db").get_run(alert["mlflow"]["run_id"])
     assert run.data.tags["glassbox.alert"].startswith("sent to 127.0.0.1:")
