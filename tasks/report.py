@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tasks.diagnosis import diagnose
 from tasks.result import Severity, StageResult, Verdict
 
 SCHEMA_VERSION = 1
@@ -87,6 +88,12 @@ def build_report(run: Any, stages: list[StageResult], out: Path, error: str | No
         "error": error,
     }
     report["changes_since_last_good"] = changes_since(previous, report)
+    known = frozenset(
+        (s["name"], f["check"], f["severity"])
+        for s in (previous or {}).get("stages", [])
+        for f in s.get("findings", [])
+    )
+    report["diagnosis"] = diagnose(report, known)
     return report
 
 
@@ -118,6 +125,8 @@ def verdict_table(r: dict[str, Any]) -> str:
     lines.append(
         f"\n**First failure:** `{ff['stage']}` / `{ff['check']}`: {ff['message']}" if ff else "\nNo gate failed."
     )
+    if r.get("diagnosis"):
+        lines.append(f"\n**Diagnosis:** {r['diagnosis']['sentence']} Next: {r['diagnosis']['root']['next']}.")
     lines += ["", "| layer | verdict | warn / fail | worst finding |", "|---|---|---|---|"]
     for s in r["stages"]:
         problems = _problems(s)
@@ -127,6 +136,18 @@ def verdict_table(r: dict[str, Any]) -> str:
         said = said if len(said) <= 200 else said[:199] + "…"
         lines.append(f"| {s['name']} | {_ICON[s['verdict']]} | {len(problems)} | {said} |")
     return "\n".join(lines) + "\n"
+
+
+def _diagnosis_markdown(d: dict[str, Any] | None) -> list[str]:
+    """The root cause, what to do next, and the symptoms it explains (tasks/diagnosis.py)."""
+    if not d:
+        return []
+    lines = ["## Diagnosis", "", d["sentence"], "", f"**Next:** {d['root']['next']}", ""]
+    if d["symptoms"]:
+        lines += ["Symptoms it explains:", ""]
+        lines += [f"- `{x['layer']}` / `{x['check']}` ({x['severity']}): {x['message']}" for x in d["symptoms"]]
+        lines.append("")
+    return lines
 
 
 def _seen_before_markdown(seen: list[dict[str, Any]]) -> list[str]:
@@ -161,6 +182,7 @@ def to_markdown(r: dict[str, Any]) -> str:
         f"**First failure:** `{ff['stage']}` / `{ff['check']}`: {ff['message']}" if ff else "No gate failed.",
         "",
     ]
+    lines += _diagnosis_markdown(r.get("diagnosis"))
     lines += _seen_before_markdown(r.get("seen_before") or [])
     lines += ["| stage | verdict | time (s) | findings |", "|---|---|---|---|"]
     for s in r["stages"]:
@@ -203,6 +225,16 @@ def to_html(r: dict[str, Any]) -> str:
         sections.append(f"<h2>{e(s['name'])}</h2><ul>{items}</ul><p>artifacts: {arts}</p>")
     ff = r["first_failure"]
     head = f"First failure: {e(ff['stage'])} / {e(ff['check'])}: {e(ff['message'])}" if ff else "No gate failed."
+    d = r.get("diagnosis")
+    if d:
+        symptoms = "".join(
+            f"<li><code>{e(x['layer'])}</code> / <code>{e(x['check'])}</code> ({e(x['severity'])}): {e(x['message'])}"
+            "</li>"
+            for x in d["symptoms"]
+        )
+        head += f"<h2>Diagnosis</h2><p><b>{e(d['sentence'])}</b></p><p>Next: {e(d['root']['next'])}</p>" + (
+            f"<p>Symptoms it explains:</p><ul>{symptoms}</ul>" if symptoms else ""
+        )
     seen = r.get("seen_before") or []
     if seen:
         items = "".join(

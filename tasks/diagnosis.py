@@ -1,0 +1,173 @@
+"""The diagnosis on top of a report: one root cause, ranked through the debugging hierarchy (data before
+features before training before evaluation before serving, deployment and monitoring), with the symptoms it
+explains under it and what to do next.
+
+Ranking: the root is in the earliest layer with a failure (the gate that broke; later layers did not run or
+only show consequences). Within that layer a failing check that another present finding explains is a
+symptom, not the cause: EXPLAINS lists which checks produce which (a schema change makes nulls, ranges and
+drift fire; a changed label definition makes labels look noisy and shifts the label rate). A warning in that
+layer can be the root when it explains a failure there (a wrong metric makes the score fail). Where two
+checks can each explain the other, the evidence decides (labels relabelled in one direction only are a
+definition change; flipped both ways at the base rate's proportions are noise). Everything else that warned
+or failed is listed as a symptom when the root explains it or names the same columns, else as "also".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# cause -> the checks it makes fire (their findings are symptoms when the cause is present)
+EXPLAINS: dict[str, frozenset[str]] = {
+    "schema_change": frozenset(
+        {"missing_spike", "value_range", "category_set", "covariate_shift", "inconsistent_values", "baseline"}
+    ),
+    "wrong_data_version": frozenset({"label_shift", "covariate_shift", "label_noise", "baseline"}),
+    "target_logic_changed": frozenset({"label_noise", "label_shift", "covariate_shift", "baseline"}),
+    "label_noise": frozenset({"target_logic_changed", "label_shift", "baseline"}),
+    "duplicate_rows": frozenset({"label_shift", "covariate_shift", "baseline"}),
+    "feature_leakage": frozenset({"covariate_shift"}),
+    "missing_spike": frozenset({"covariate_shift"}),
+    "inconsistent_values": frozenset({"category_set", "covariate_shift"}),
+    "normalization_skew": frozenset({"out_of_range", "covariate_shift"}),
+    "timezone_shift": frozenset({"covariate_shift", "out_of_range"}),
+    "unseen_categories": frozenset({"covariate_shift"}),
+    "split_overlap": frozenset({"temporal_overlap", "overfitting"}),
+    "nondeterministic_training": frozenset({"unstable_training"}),
+    "unstable_training": frozenset({"overfitting", "simpler_model"}),
+    "loss_not_decreasing": frozenset({"overfitting", "simpler_model"}),
+    "wrong_metric": frozenset({"test_score", "bad_threshold", "slices"}),
+    "test_set_changed": frozenset({"test_score", "bad_threshold", "slices", "challenger_worse"}),
+    "challenger_worse": frozenset({"slices", "test_score"}),
+    "spurious_feature": frozenset({"test_score", "slices"}),
+    "serving_type_mismatch": frozenset({"serving_contract", "serving_nan", "serving_prediction_mismatch"}),
+    "serving_contract": frozenset({"serving_nan", "serving_prediction_mismatch"}),
+    "prediction_drift": frozenset({"concept_drift", "confidence_collapse", "window_drift"}),
+    "feature_drift": frozenset({"drifted_share", "prediction_drift", "window_drift"}),
+}
+
+# What to do next, per check (a check not listed gets the generic step).
+NEXT: dict[str, str] = {
+    "schema_change": "compare the producer's export with the reviewed suite; fix the export or review a new baseline",
+    "missing_spike": "find the upstream job or join that stopped filling the column",
+    "covariate_shift": "check whether the population really changed (retrain) or a pipeline step broke upstream",
+    "label_shift": "check how labels were collected for this window before retraining on it",
+    "label_noise": "audit the flagged rows' labels at the source; fix the labelling job",
+    "feature_leakage": "drop the feature or compute it only from information available at prediction time",
+    "duplicate_rows": "deduplicate at ingestion by the id column; find the job that appended twice",
+    "inconsistent_values": "normalise spellings at ingestion (one canonical value per category)",
+    "target_logic_changed": "compare the label definition in the export with the reviewed one; relabel or re-review",
+    "wrong_data_version": "point the pipeline at the pinned snapshot (dvc checkout) and rerun",
+    "normalization_skew": "apply the same fitted scaler on both paths (keep it inside the model pipeline)",
+    "vocab_mismatch": "ship the vocabulary fitted at training with the model; tokenize serving text the same way",
+    "timezone_shift": "convert timestamps to UTC at ingestion on both paths before deriving hour features",
+    "unseen_categories": "map the new values to known ones or retrain with them",
+    "out_of_range": "validate inputs at the producer; reject or clip impossible values",
+    "split_overlap": "split by id and time before any processing; rebuild the test set",
+    "nondeterministic_training": "fix every seed and thread count in the training code",
+    "unstable_training": "regularise or average over seeds; report results across seeds",
+    "overfitting": "regularise, get more data, or simplify the model; check for leakage first",
+    "class_imbalance": "reweight or resample the minority class and judge a threshold on costs",
+    "loss_not_decreasing": "check the learning rate, input scaling and labels on a tiny overfit run",
+    "wrong_metric": "judge the model on the metric the business cost depends on",
+    "bad_threshold": "move the decision threshold to the least-cost one found on validation",
+    "test_set_changed": "restore the pinned trusted test set (dvc checkout) and rerun evaluation",
+    "spurious_feature": "remove or fix the feature the model leans on; retrain",
+    "challenger_worse": "keep the champion; find what in the retrain made it worse",
+    "serving_prediction_mismatch": "diff the server's environment and preprocessing with training's",
+    "serving_nan": "handle the inputs the model cannot score (fallback category, validation) before serving",
+    "serving_type_mismatch": "send the types the model signature declares; fix the client's serialization",
+    "serving_contract": "fix the payload's serialization so the server receives what the file holds",
+    "wrong_model_deployed": "glassbox rollback --to the validated version, and promote only through the pipeline",
+    "untagged_deployment": "commit the code and register versions only from a clean tree",
+    "broken_rollback": "re-register the previous version from its run; keep its artifacts",
+    "latency_regression": "profile the candidate's predict; keep the champion until it is as fast",
+    "prediction_drift": "look at the input drift behind it; retrain if the population changed",
+    "concept_drift": "retrain on the newly labelled windows; review the feature set",
+    "confidence_collapse": "check the inputs of the low-confidence windows; retrain if they are a new population",
+}
+GENERIC = "open the finding's evidence and the stage folder"
+
+RANK = {"fail": 2, "warn": 1}
+# Checks that only ever warn by contract (FAULTS.md): their warning can be the cause of a failure they explain.
+# Any other warning beside a failure in its layer is weaker evidence than the failure itself.
+WARN_CAUSES = frozenset({"wrong_metric", "unstable_training", "class_imbalance", "confidence_collapse"})
+
+
+def _one_directional(evidence: dict[str, Any]) -> bool | None:
+    """Whether a relabelling went one way only (a definition change) rather than flips in both directions at
+    the base rate's proportions (noise); None when the evidence does not say."""
+    relabelled = evidence.get("relabelled") or {}
+    rate = (evidence.get("label_rate") or {}).get("reference")
+    up, down = relabelled.get("0_to_1"), relabelled.get("1_to_0")
+    if up is None or down is None or rate is None or up + down == 0:
+        return None
+    from scipy.stats import binom
+
+    n = up + down
+    # Under random flips a changed label was a 1 with the reference rate: too few of either way is one-way.
+    return bool(binom.cdf(down, n, rate) < 1e-3 or binom.cdf(up, n, 1 - rate) < 1e-3)
+
+
+def _explains(cause: dict[str, Any], other: dict[str, Any], findings: list[dict[str, Any]]) -> bool:
+    if other["check"] not in EXPLAINS.get(cause["check"], ()):
+        return False
+    pair = {cause["check"], other["check"]}
+    if pair == {"label_noise", "target_logic_changed"}:
+        logic = next((f for f in findings if f["check"] == "target_logic_changed"), None)
+        one_way = _one_directional(logic["evidence"]) if logic else None
+        if one_way is None:
+            return cause["check"] == "target_logic_changed"  # the narrower cause when nothing tells them apart
+        return (cause["check"] == "target_logic_changed") == one_way
+    return True
+
+
+def _entry(stage: str, f: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "layer": stage,
+        "check": f["check"],
+        "severity": f["severity"],
+        "columns": list(f.get("columns") or []),
+        "message": f["message"],
+        "next": NEXT.get(f["check"], GENERIC),
+    }
+
+
+def diagnose(report: dict[str, Any], known: frozenset[tuple[str, str, str]] = frozenset()) -> dict[str, Any] | None:
+    """The root cause with its symptoms, or None when nothing warned or failed. `known` are the (layer, check,
+    severity) the last good run already had: a run that only warns is diagnosed by what is new, not by a
+    warning that was there yesterday too."""
+    problems = [
+        (i, s["name"], f)
+        for i, s in enumerate(report["stages"])
+        for f in s.get("findings", [])
+        if f["severity"] in RANK
+    ]
+    if not problems:
+        return None
+    worst = max(RANK[f["severity"]] for _, _, f in problems)
+    ranked = [(i, n, f) for i, n, f in problems if RANK[f["severity"]] == worst]
+    new = [(i, n, f) for i, n, f in ranked if (n, f["check"], f["severity"]) not in known]
+    layer = min(i for i, _, _ in (new or ranked))
+    failing = [f for i, _, f in (new or ranked) if i == layer]
+    in_layer = [f for i, _, f in problems if i == layer]
+    # A warn-only check of the layer that explains one of its failures is a candidate for the root as well.
+    candidates = failing + [
+        f
+        for f in in_layer
+        if f not in failing and f["check"] in WARN_CAUSES and any(_explains(f, g, in_layer) for g in failing)
+    ]
+    roots = [c for c in candidates if not any(o is not c and _explains(o, c, in_layer) for o in candidates)]
+    root = (roots or candidates)[0]
+    name = report["stages"][layer]["name"]
+    root_cols = set(root.get("columns") or [])
+    symptoms, also = [], []
+    for _, stage, f in problems:
+        if f is root:
+            continue
+        explained = _explains(root, f, in_layer) or bool(root_cols & set(f.get("columns") or []))
+        (symptoms if explained else also).append(_entry(stage, f))
+    cols = f" on {', '.join(sorted(root_cols))}" if root_cols else ""
+    said = root["message"].rstrip(". ")
+    explains = f" It explains {len(symptoms)} other finding(s)." if symptoms else ""
+    sentence = f"Root cause in the {name} layer: {root['check']}{cols}. {said}.{explains}"
+    return {"sentence": sentence, "root": _entry(name, root), "symptoms": symptoms, "also": also}
