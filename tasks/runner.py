@@ -198,5 +198,6 @@ def run_sequence(
     if run.mlflow_run_id and over:
         files = params.inputs.files()
         tracking.log_datasets(run.mlflow_run_id, files, run.provenance.data_hashes, params.inputs.target)
-        tracking.finish_parent(run.mlflow_run_id, report["status"], out)
+        diagnosis = (report.get("diagnosis") or {}).get("sentence")
+        tracking.finish_parent(run.mlflow_run_id, report["status"], out, description=diagnosis)
     return Outcome(report=report, error=error, crash=crash, stopped=stop)

@@ -122,11 +122,16 @@ def tag_run(run_id: str, tags: dict[str, str]) -> None:
         client.set_tag(run_id, k, v)
 
 
-def finish_parent(run_id: str, status: str, report_dir: Path) -> None:
+def finish_parent(run_id: str, status: str, report_dir: Path, description: str | None = None) -> None:
+    """Close the parent run with its status and report; `description` (the diagnosis) becomes the run's
+    description in the MLflow UI."""
     import mlflow
+    from mlflow.utils.mlflow_tags import MLFLOW_RUN_NOTE
 
     client = mlflow.MlflowClient()
     client.set_tag(run_id, "glassbox.status", status)
+    if description:
+        client.set_tag(run_id, MLFLOW_RUN_NOTE, description)
     for name in ("report.json", "report.md", "report.html"):
         if (report_dir / name).is_file():
             client.log_artifact(run_id, str(report_dir / name), artifact_path="report")

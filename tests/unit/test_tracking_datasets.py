@@ -51,3 +51,16 @@ def test_the_experiment_opens_on_training_runs(tmp_path):
     client.create_experiment("old", artifact_location=str(tmp_path / "b"))
     configure(tracking.model_copy(update={"experiment": "old"}))
     assert client.get_experiment_by_name("old").tags[EXPERIMENT_KIND] == "custom_model_development"
+
+
+def test_the_diagnosis_is_the_parent_runs_description(tmp_path):
+    from tasks.tracking import finish_parent
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    mlflow.set_tracking_uri(uri)
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    run = client.create_run(client.create_experiment("d", artifact_location=str(tmp_path / "a")))
+    finish_parent(run.info.run_id, "failed", tmp_path, description="Root cause in the data layer: schema_change.")
+    done = client.get_run(run.info.run_id)
+    assert done.data.tags["mlflow.note.content"].startswith("Root cause in the data layer")
+    assert done.info.status == "FAILED"
