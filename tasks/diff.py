@@ -137,7 +137,7 @@ def _short(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     text = str(value)
-    return text[:12] if len(text) == 32 or len(text) == 40 or len(text) == 64 else text  # hashes: a prefix
+    return text[:12] if len(text) in (32, 40, 64) else text  # md5, git sha, sha256: a prefix
 
 
 def to_text(d: dict[str, Any]) -> str:

@@ -12,7 +12,6 @@ labels against the trusted test score, and confidence.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import pandas as pd
 from tasks.context import StageContext
 from tasks.drift import DriftRun, measure_drift
 from tasks.evaluation.scoring import chance_score, on_chance_scale
+from tasks.evaluation.stage import SCORES_FILE
 from tasks.frames import binary_target, load_inputs
 from tasks.modeling import ModelRef, load_sklearn, positive_scores
 from tasks.monitoring import labels, store, windows, workspace
@@ -32,7 +32,6 @@ from tasks.result import StageOutput
 HTML_FILE = "drift.html"
 JSON_FILE = "drift.json"
 NO_CURRENT = "the inference log has no `current` rows"
-EVALUATION_SCORES = "test_scores.json"  # the evaluation stage's summary (tasks/evaluation/stage.py SCORES_FILE)
 
 
 def prediction_column(features: list[str]) -> str:
@@ -62,7 +61,7 @@ def label_column(columns: list[str]) -> str:
 
 def trusted_score(evaluation_dir: Path) -> TrustedScore | None:
     """The candidate's gate metric on the trusted test set as the evaluation stage wrote it (None when absent)."""
-    path = evaluation_dir / EVALUATION_SCORES
+    path = evaluation_dir / SCORES_FILE
     if not path.is_file():
         return None
     summary = json.loads(path.read_text())
@@ -73,13 +72,11 @@ def trusted_score(evaluation_dir: Path) -> TrustedScore | None:
     counts = [
         float(scores.get(k, 0.0)) for k in ("true_negatives", "false_positives", "false_negatives", "true_positives")
     ]
-    rows = int(sum(counts))
-    positives = counts[2] + counts[3]
-    rate = positives / rows if rows else math.nan
-    chance = chance_score(metric, np.array([1] * int(positives) + [0] * (rows - int(positives)))) if rows else math.nan
-    value = float(scores[metric])
-    if not math.isfinite(rate):
+    rows, positives = int(sum(counts)), int(counts[2] + counts[3])
+    if not rows:
         return None
+    chance = chance_score(metric, np.r_[np.ones(positives), np.zeros(rows - positives)])
+    value = float(scores[metric])
     return TrustedScore(metric, value, on_chance_scale(value, chance), float(summary.get("threshold", 0.5)), rows)
 
 
