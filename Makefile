@@ -9,15 +9,38 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install run test lint clean
+.PHONY: install browser dvc-plots run test lint clean
 
-install: $(STAMP)
+install: $(STAMP) browser dvc-plots
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PY) >/dev/null || { echo "need $(PY) on PATH"; exit 2; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+# `dvc plots show` offline: Vega inline in an HTML template (.dvc/plots/offline.html) named in .dvc/config.local,
+# both git-ignored (tasks/dvc_plots.py). Runs on every install: it rewrites the file only when it is missing or from
+# another vl-convert version, and otherwise changes nothing in a fraction of a second.
+dvc-plots: $(STAMP)
+	@$(BIN)/python -m tasks.dvc_plots
+
+# Debian's chromium and its driver, for the browser tests (tests/browser.py), where they are missing: apt-get as
+# root, else sudo if it needs no password. Never fails the install: without them the browser tests skip and say why.
+CHROMIUM_PKGS := chromium chromium-driver fonts-liberation
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+browser:
+	@[ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ] && exit 0; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	else echo "browser tests will skip: chromium missing and no root or passwordless sudo to install it (apt-get install $(CHROMIUM_PKGS))"; exit 0; fi; \
+	command -v apt-get >/dev/null || { echo "browser tests will skip: chromium missing and no apt-get to install it"; exit 0; }; \
+	apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get -q -y"; \
+	echo "installing Debian's $(CHROMIUM_PKGS) for the browser tests"; \
+	$$apt install --no-install-recommends $(CHROMIUM_PKGS) >/dev/null 2>&1 || \
+	{ $$apt update >/dev/null 2>&1 && $$apt install --no-install-recommends $(CHROMIUM_PKGS) >/dev/null 2>&1; } || \
+	echo "browser tests will skip: apt-get install $(CHROMIUM_PKGS) failed"
 
 run: install
 	$(BIN)/glassbox run
@@ -30,4 +53,4 @@ lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 clean:
-	rm -rf reports mlruns mlartifacts mlflow.db .prefect gx/uncommitted inference_store
+	rm -rf reports mlruns mlartifacts mlflow.db .prefect gx/uncommitted inference_store dvc_plots

@@ -33,6 +33,7 @@ from tasks.result import Finding, Severity
 
 ERROR_CHECK = "check_error"
 ERRORS_DIR = "check_errors"
+FIGURE_SUFFIXES = (".png", ".svg")
 
 In = TypeVar("In")
 M = TypeVar("M", bound="Measurement")
@@ -122,6 +123,7 @@ class CheckRun:
     metrics: dict[str, float] = field(default_factory=dict)
     artifacts: list[str] = field(default_factory=list)
     measurements: dict[str, Measurement] = field(default_factory=dict)
+    figures: dict[str, list[str]] = field(default_factory=dict)  # check -> its pictures, for the report page
 
 
 def _stamped(name: str, findings: list[Finding]) -> list[Finding]:
@@ -144,7 +146,11 @@ def run_checks(checks: Iterable[Configured], inputs: Any, out_dir: Path) -> Chec
             measured = check.measure(inputs, params)
             run.findings += _stamped(check.name, check.judge(measured, params))
             run.metrics.update({f"{check.name}.{k}": float(v) for k, v in measured.metrics().items()})
-            run.artifacts += measured.evidence(out_dir)
+            drawn = measured.evidence(out_dir)
+            run.artifacts += drawn
+            pictures = [f for f in drawn if f.endswith(FIGURE_SUFFIXES)]
+            if pictures:
+                run.figures[check.name] = pictures
             run.measurements[check.name] = measured
         except ConfigError:
             raise

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,9 @@ class StageContext:
     run_id: str
     provenance: Provenance
     mlflow_run_id: str | None = None
+    # check -> pictures in this stage's folder that show its measurement (the report page puts them beside the
+    # check's findings); filled as the checks run, and by a stage for the pictures it draws itself
+    figures: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def dir(self) -> Path:
@@ -36,4 +39,7 @@ class StageContext:
 
     def run_checks(self, builtin: Sequence[Check], inputs: Any) -> CheckRun:
         """Every check of this layer on the inputs record the stage prepared, each in its error boundary."""
-        return run_checks(self.checks(builtin), inputs, self.dir)
+        checked = run_checks(self.checks(builtin), inputs, self.dir)
+        for check, pictures in checked.figures.items():
+            self.figures.setdefault(check, []).extend(pictures)
+        return checked

@@ -8,8 +8,11 @@ symptom, not the cause: EXPLAINS lists which checks produce which (a schema chan
 drift fire; a changed label definition makes labels look noisy and shifts the label rate). A warning in that
 layer can be the root when it explains a failure there (a wrong metric makes the score fail). Where two
 checks can each explain the other, the evidence decides (labels relabelled in one direction only are a
-definition change; flipped both ways at the base rate's proportions are noise). Everything else that warned
-or failed is listed as a symptom when the root explains it or names the same columns, else as "also".
+definition change, flipped both ways at the base rate's proportions noise; a train-validation gap past its
+limit by no more than the seeds move the validation score is instability, by more memorising; served scores
+that lost confidence toward 0.5 drift by a small effect, a drift past its fail line is more than a loss of
+confidence). Everything else that warned or failed is listed as a symptom when the root explains it or names
+the same columns, else as "also".
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ EXPLAINS: dict[str, frozenset[str]] = {
     "split_overlap": frozenset({"temporal_overlap", "overfitting"}),
     "nondeterministic_training": frozenset({"unstable_training"}),
     "unstable_training": frozenset({"overfitting", "simpler_model"}),
+    "overfitting": frozenset({"unstable_training", "simpler_model"}),
     "loss_not_decreasing": frozenset({"overfitting", "simpler_model"}),
     "wrong_metric": frozenset({"test_score", "bad_threshold", "slices"}),
     "test_set_changed": frozenset({"test_score", "bad_threshold", "slices", "challenger_worse"}),
@@ -42,6 +46,7 @@ EXPLAINS: dict[str, frozenset[str]] = {
     "serving_type_mismatch": frozenset({"serving_contract", "serving_nan", "serving_prediction_mismatch"}),
     "serving_contract": frozenset({"serving_nan", "serving_prediction_mismatch"}),
     "prediction_drift": frozenset({"concept_drift", "confidence_collapse", "window_drift"}),
+    "confidence_collapse": frozenset({"prediction_drift", "window_drift"}),
     "feature_drift": frozenset({"drifted_share", "prediction_drift", "window_drift"}),
 }
 
@@ -84,6 +89,25 @@ NEXT: dict[str, str] = {
     "prediction_drift": "look at the input drift behind it; retrain if the population changed",
     "concept_drift": "retrain on the newly labelled windows; review the feature set",
     "confidence_collapse": "check the inputs of the low-confidence windows; retrain if they are a new population",
+    "baseline": "review the baseline suite (glassbox baseline) against the snapshot it should describe",
+    "reviewer_expectations": "read the broken expectation in the GX Data Docs; fix the data or the expectation",
+    "category_set": "map the new category values to known ones at ingestion, or review them into the baseline",
+    "value_range": "find the producer that wrote impossible values or changed a unit; fix it at the source",
+    "joint_shift": "compare the flagged rows' columns with their source: a swapped or mis-joined column",
+    "preprocessing_parity": "ship the fitted preprocessing with the model and replay it, never refit it at serving",
+    "features_match": "rerun the features stage so training fits on the features it validated",
+    "temporal_overlap": "split by time: every test row later than the latest training row",
+    "simpler_model": "find why the model does not beat a simple baseline (features, labels, leakage) before shipping",
+    "test_labels": "restore a trusted test set that holds both classes",
+    "test_score": "look at the slices and the curves below; find which layer's change cost the score",
+    "slices": "look at the worst slice's rows: a data problem there, or a model that needs more of them",
+    "registered_model_lineage": "register the candidate's own logged model; never point a version at another run",
+    "latency_budget": "profile the model's predict (or raise the budget if the machine, not the model, is slow)",
+    "shadow_disagreement": "read the slices where champion and candidate disagree before promoting",
+    "feature_drift": "check whether the population changed (retrain) or an upstream step broke the column",
+    "drifted_share": "check whether the population changed (retrain) or an upstream step broke the columns",
+    "window_drift": "look at the windows that drifted: a date where an upstream change landed",
+    "label_drift": "check how labels were collected in the drifted windows before retraining on them",
 }
 GENERIC = "open the finding's evidence and the stage folder"
 
@@ -108,6 +132,34 @@ def _one_directional(evidence: dict[str, Any]) -> bool | None:
     return bool(binom.cdf(down, n, rate) < 1e-3 or binom.cdf(up, n, 1 - rate) < 1e-3)
 
 
+def _seeds_cover_gap(overfitting: dict[str, Any], unstable: dict[str, Any]) -> bool | None:
+    """Whether the train-validation gap passes its limit by no more than the retrains' seeds move the validation
+    score (the spread): another seed could bring it under the limit, so the instability explains the overfitting
+    verdict; a gap past the limit by more is memorising, and a model that memorises its rows also retrains
+    differently with each seed. None when the evidence does not say."""
+    gap, limit, spread = overfitting.get("gap"), overfitting.get("gap_limit"), unstable.get("spread")
+    if gap is None or limit is None or spread is None:
+        return None
+    return bool(gap - limit <= spread)
+
+
+def _within_drift_warn_band(evidence: dict[str, Any]) -> bool | None:
+    """Whether a prediction drift stayed below its fail line (a small effect: what scores drawn toward 0.5 by a
+    collapse of confidence move); None when the drift was not measured.
+
+    A collapse toward 0.5 and a drift of the scores measure one move of the served scores on two scales (the
+    share of training's confidence above 0.5 lost; the Wasserstein distance in training's score sds), and a
+    model whose scores sit below 0.5 loses confidence whenever its scores rise: the shape of the move does not
+    tell the two apart (the demo's riskiest-flights caller loses more confidence, 41%, than its afternoon-only
+    feed, 25%). Its size does: the collapse is a warning by contract (the model may still rank), and a drift
+    past the fail line (a medium effect) is a change of the population served, the lost confidence one of
+    its symptoms."""
+    value, fail = evidence.get("value"), evidence.get("fail")
+    if value is None:
+        return None
+    return fail is None or value < fail
+
+
 def _explains(cause: dict[str, Any], other: dict[str, Any], findings: list[dict[str, Any]]) -> bool:
     if other["check"] not in EXPLAINS.get(cause["check"], ()):
         return False
@@ -118,6 +170,18 @@ def _explains(cause: dict[str, Any], other: dict[str, Any], findings: list[dict[
         if one_way is None:
             return cause["check"] == "target_logic_changed"  # the narrower cause when nothing tells them apart
         return (cause["check"] == "target_logic_changed") == one_way
+    if pair == {"overfitting", "unstable_training"}:
+        fit, seeds = (cause, other) if cause["check"] == "overfitting" else (other, cause)
+        covered = _seeds_cover_gap(fit.get("evidence") or {}, seeds.get("evidence") or {})
+        if covered is None:
+            return cause["check"] == "unstable_training"  # nothing tells them apart: the warn-only cause
+        return (cause["check"] == "unstable_training") == covered
+    if pair == {"confidence_collapse", "prediction_drift"}:
+        drift = cause if cause["check"] == "prediction_drift" else other
+        small = _within_drift_warn_band(drift.get("evidence") or {})
+        if small is None:
+            return False  # a drift not measured neither causes a collapse nor is caused by one
+        return (cause["check"] == "confidence_collapse") == small
     return True
 
 

@@ -10,19 +10,17 @@ up in the project's MLflow store, where every run keeps its report as the parent
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
+from tasks.changes import changes_lines, changes_since
 from tasks.errors import ConfigError
-from tasks.report import changes_since
+from tasks.provenance import commits_between
 
 STATUS_RANK = {"passed": 0, "warned": 1, "failed": 2}
 VERDICT_RANK = {"pass": 0, "warn": 1, "fail": 2}  # a skipped stage was not judged: not compared
 SEVERITY_RANK = {"info": 0, "warn": 1, "fail": 2}
 REPORT_ARTIFACT = "report/report.json"
-METRICS_SHOWN = 30  # metric changes listed in the text (--json has them all)
-TIMING_SUFFIXES = (".seconds", "_s", "_ms")
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -87,24 +85,6 @@ def checks_moved(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
     return moved
 
 
-def commits_between(before: str | None, after: str | None, repo: Path) -> list[str] | None:
-    """`git log --oneline before..after` in the project's repository; None when either commit is unknown
-    there (another clone, a run outside git)."""
-    if not before or not after or "unknown" in (before, after):
-        return None
-    try:
-        done = subprocess.run(
-            ["git", "log", "--oneline", "--no-decorate", f"{before}..{after}"],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.splitlines() if done.returncode == 0 else None
-
-
 def diff(a: dict[str, Any], b: dict[str, Any], repo: Path) -> dict[str, Any]:
     changes = changes_since(a, b)
     changes.pop("last_good_run_id", None)
@@ -133,41 +113,12 @@ def worse(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     return out
 
 
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    text = str(value)
-    return text[:12] if len(text) in (32, 40, 64) else text  # md5, git sha, sha256: a prefix
-
-
 def to_text(d: dict[str, Any]) -> str:
     a, b, ch = d["a"], d["b"], d["changes"]
     lines = [f"glassbox diff {a['run_id']} ({a['status']}) -> {b['run_id']} ({b['status']})"]
     lines.append("worse: " + "; ".join(d["worse"]) if d["worse"] else "worse: nothing")
-    if "git_commit" in ch:
-        c = ch["git_commit"]
-        lines.append(f"commit: {_short(c['before'])} -> {_short(c['after'])}")
-        log = c.get("log")
-        lines += [f"  {line}" for line in log or []] if log is not None else ["  (commits not in this repository)"]
-    for name, c in ch.get("data_hashes", {}).items():
-        lines.append(f"data {name}: md5 {_short(c['before'])} -> {_short(c['after'])}")
-    if "params_sha256" in ch:
-        c = ch["params_sha256"]
-        lines.append(f"params: sha256 {_short(c['before'])} -> {_short(c['after'])}")
-    for name, c in ch.get("packages", {}).items():
-        lines.append(f"package {name}: {c['before']} -> {c['after']}")
-    for name, c in ch.get("verdicts", {}).items():
-        lines.append(f"stage {name}: {c['before']} -> {c['after']}")
+    lines += changes_lines(ch)
     for m in d["checks"]:
         says = f": {m['message']}" if m["message"] else ""
         lines.append(f"check {m['stage']}/{m['check']}: {m['before']} -> {m['after']}{says}")
-    # Timings move on every run (a busy machine): left to --json. The rest, the largest relative moves first.
-    metrics = sorted(
-        ((k, c) for k, c in ch.get("metrics", {}).items() if not k.endswith(TIMING_SUFFIXES)),
-        key=lambda kc: -abs(kc[1]["delta"]) / max(abs(kc[1]["before"]), 1e-9),
-    )
-    for name, c in metrics[:METRICS_SHOWN]:
-        lines.append(f"metric {name}: {_short(c['before'])} -> {_short(c['after'])} ({c['delta']:+.4g})")
-    if len(metrics) > METRICS_SHOWN:
-        lines.append(f"... and {len(metrics) - METRICS_SHOWN} more metric changes (--json lists them all)")
     return "\n".join(lines) + "\n"

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["plot_bars", "plot_lines", "plot_matrix"]
+__all__ = ["plot_bars", "plot_groups", "plot_histograms", "plot_lines", "plot_matrix"]
 
 
 def _figure(title: str, xlabel: str, ylabel: str, size: tuple[float, float] = (6.4, 4.0)):  # noqa: ANN202 (pyplot types)
@@ -112,4 +112,53 @@ def plot_matrix(
         [(ylabel, labels[i], xlabel, labels[j], int(v)) for (i, j), v in np.ndenumerate(matrix)],
         columns=["row", "row_value", "column", "column_value", "count"],
     )
+    return _save(plt, fig, out, name, table)
+
+
+def plot_histograms(
+    out: Path,
+    name: str,
+    samples: Mapping[str, np.ndarray],
+    *,
+    title: str,
+    xlabel: str,
+    logx: bool = False,
+    bins: int = 40,
+) -> list[str]:
+    """Overlaid density histograms of samples on shared bins (training vs a batch, champion vs candidate), so
+    shapes compare whatever the sample sizes. The bins span the pooled 0.5-99.5% range: one extreme value does
+    not squash the picture (it is in the finding's numbers). `logx` bins on a log scale (latencies)."""
+    clean = {k: v[np.isfinite(v)] for k, v in ((k, np.asarray(v, dtype="float64")) for k, v in samples.items())}
+    pooled = np.concatenate([v for v in clean.values() if v.size] or [np.zeros(1)])
+    if logx:
+        pooled = pooled[pooled > 0] if (pooled > 0).any() else np.ones(1)
+    low, high = np.quantile(pooled, [0.005, 0.995])
+    high = high if high > low else low + 1.0
+    edges = np.geomspace(low, high, bins + 1) if logx else np.linspace(low, high, bins + 1)
+    plt, fig, ax = _figure(title, xlabel, "share of rows per bin")
+    table = pd.DataFrame({"bin_low": edges[:-1], "bin_high": edges[1:]})
+    for label, v in clean.items():
+        counts, _ = np.histogram(np.clip(v, low, high), edges)
+        shares = counts / max(v.size, 1)
+        table[label] = shares
+        ax.stairs(shares, edges, fill=True, alpha=0.35, label=f"{label} ({v.size:,} rows)")
+    if logx:
+        ax.set_xscale("log")
+    ax.legend(fontsize=8)
+    return _save(plt, fig, out, name, table)
+
+
+def plot_groups(
+    out: Path, name: str, table: pd.DataFrame, label: str, values: Sequence[str], *, title: str, xlabel: str
+) -> list[str]:
+    """Grouped horizontal bars: one group per row of `table` (the first on top), one bar per column of
+    `values` (a category's share in training and in a batch; a column's null share in each)."""
+    height = max(2.5, 0.25 * len(table) * len(values) + 1.2)
+    plt, fig, ax = _figure(title, xlabel, "", size=(6.4, min(height, 12.0)))
+    pos = np.arange(len(table))[::-1].astype("float64")
+    width = 0.8 / max(len(values), 1)
+    for i, v in enumerate(values):
+        ax.barh(pos + (len(values) / 2 - i - 0.5) * width, table[v].to_numpy(dtype="float64"), height=width, label=v)
+    ax.set_yticks(pos, [str(v)[:40] for v in table[label]], fontsize=8)
+    ax.legend(fontsize=8)
     return _save(plt, fig, out, name, table)

@@ -99,3 +99,21 @@ def collect(params: Params, mlflow_run_id: str | None = None) -> Provenance:
         packages=package_versions(),
         mlflow_run_id=mlflow_run_id,
     )
+
+
+def commits_between(before: str | None, after: str | None, repo: Path) -> list[str] | None:
+    """`git log --oneline before..after` in the project's repository; None when either commit is unknown
+    there (another clone, a run outside git)."""
+    if not before or not after or "unknown" in (before, after):
+        return None
+    try:
+        done = subprocess.run(
+            ["git", "log", "--oneline", "--no-decorate", f"{before}..{after}"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.splitlines() if done.returncode == 0 else None

@@ -3,12 +3,14 @@ and what changed since the last good run."""
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 from typing import Any
 
+from tasks.changes import changes_lines, changes_since
 from tasks.diagnosis import diagnose
+from tasks.provenance import commits_between
+from tasks.report_html import to_html
 from tasks.result import Severity, StageResult, Verdict
 
 SCHEMA_VERSION = 1
@@ -32,49 +34,36 @@ def first_failure(stages: list[StageResult]) -> dict[str, str] | None:
     return None
 
 
-def changes_since(previous: dict[str, Any] | None, current: dict[str, Any]) -> dict[str, Any]:
-    """What differs from the last run that did not fail: code, data, params, packages, verdicts, metrics."""
-    if previous is None:
-        return {"last_good_run_id": None, "note": "no earlier good run in this folder"}
-    pp, cp = previous["provenance"], current["provenance"]
-    changes: dict[str, Any] = {"last_good_run_id": previous["run_id"]}
-    for key in ("git_commit", "params_sha256"):
-        if pp.get(key) != cp.get(key):
-            changes[key] = {"before": pp.get(key), "after": cp.get(key)}
-    data = {
-        k: {"before": pp.get("data_hashes", {}).get(k), "after": v}
-        for k, v in cp.get("data_hashes", {}).items()
-        if pp.get("data_hashes", {}).get(k) != v
-    }
-    if data:
-        changes["data_hashes"] = data
-    pkgs = {
-        k: {"before": pp.get("packages", {}).get(k), "after": v}
-        for k, v in cp.get("packages", {}).items()
-        if pp.get("packages", {}).get(k) != v
-    }
-    if pkgs:
-        changes["packages"] = pkgs
-    before = {s["name"]: s for s in previous["stages"]}
-    verdicts, metrics = {}, {}
-    for s in current["stages"]:
-        b = before.get(s["name"])
-        if b is None:
-            continue
-        if b["verdict"] != s["verdict"]:
-            verdicts[s["name"]] = {"before": b["verdict"], "after": s["verdict"]}
-        for k, v in s.get("metrics", {}).items():
-            old = b.get("metrics", {}).get(k)
-            if old is not None and abs(old - v) > 1e-12:
-                metrics[f"{s['name']}.{k}"] = {"before": old, "after": v, "delta": v - old}
-    if verdicts:
-        changes["verdicts"] = verdicts
-    if metrics:
-        changes["metrics"] = metrics
-    return changes
+def model_of(out: Path) -> dict[str, Any] | None:
+    """The candidate this run trained (training's model.json) and, once deployed, the fingerprint of its
+    answers (a hash of its predictions on fixed rows: the same model answers the same)."""
+    from tasks.deployment.stage import REGISTERED_FILE  # the stages' modules load scikit-learn and MLflow:
+    from tasks.modeling import MODEL_FILE  # not for `glassbox diff`, which only reads reports
+
+    path = out / "training" / MODEL_FILE
+    if not path.is_file():
+        return None
+    ref = json.loads(path.read_text())
+    model = {"model_id": ref.get("model_id"), "model_uri": ref.get("model_uri")}
+    registered = out / "deployment" / REGISTERED_FILE
+    if registered.is_file():
+        fingerprint = json.loads(registered.read_text()).get("fingerprint") or {}
+        model["prediction_hash"] = fingerprint.get("candidate_hash")
+    return model
 
 
-def build_report(run: Any, stages: list[StageResult], out: Path, error: str | None = None) -> dict[str, Any]:
+def build_report(
+    run: Any,
+    stages: list[StageResult],
+    out: Path,
+    error: str | None = None,
+    *,
+    params: dict[str, Any] | None = None,
+    column_stats: dict[str, Any] | None = None,
+    repo: Path | None = None,
+) -> dict[str, Any]:
+    """The run's report. `params` (flat, as validated: secrets masked) and the inputs' `column_stats` let the
+    next run say which params and which columns changed; `repo` lets it list the commits since the last good run."""
     previous = None
     if (out / LAST_GOOD).is_file():
         previous = json.loads((out / LAST_GOOD).read_text())
@@ -86,8 +75,16 @@ def build_report(run: Any, stages: list[StageResult], out: Path, error: str | No
         "stages": [s.model_dump(mode="json") for s in stages],
         "first_failure": first_failure(stages),
         "error": error,
+        "model": model_of(out),
+        "params": params,
+        "column_stats": column_stats,
     }
-    report["changes_since_last_good"] = changes_since(previous, report)
+    changes = changes_since(previous, report)
+    if "git_commit" in changes and repo is not None:
+        changes["git_commit"]["log"] = commits_between(
+            changes["git_commit"]["before"], changes["git_commit"]["after"], repo
+        )
+    report["changes_since_last_good"] = changes
     known = frozenset(
         (s["name"], f["check"], f["severity"])
         for s in (previous or {}).get("stages", [])
@@ -101,7 +98,7 @@ def write_report(report: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "report.md").write_text(to_markdown(report))
-    (out / "report.html").write_text(to_html(report))
+    (out / "report.html").write_text(to_html(report, out))
     if report["status"] != "failed":
         (out / LAST_GOOD).write_text(json.dumps(report, indent=2) + "\n")
 
@@ -198,66 +195,10 @@ def to_markdown(r: dict[str, Any]) -> str:
             lines.append(f"- **{f['severity']}** `{f['check']}`{cols}: {f['message']}")
         lines.append("")
     ch = r["changes_since_last_good"]
-    lines += ["## Changes since the last good run", "", "```json", json.dumps(ch, indent=2), "```", ""]
+    lines += ["## Changes since the last good run", ""]
+    if ch.get("last_good_run_id"):
+        said = changes_lines(ch)
+        lines += [f"Last good run: `{ch['last_good_run_id']}`", "", "```", *(said or ["nothing changed"]), "```", ""]
+    else:
+        lines += [ch.get("note", ""), ""]
     return "\n".join(lines)
-
-
-def to_html(r: dict[str, Any]) -> str:
-    e = html.escape
-    colour = {"pass": "#2e7d32", "warn": "#ef6c00", "fail": "#c62828", "skipped": "#757575"}
-    rows = []
-    for s in r["stages"]:
-        rows.append(
-            f"<tr><td>{e(s['name'])}</td><td style='color:{colour[s['verdict']]};font-weight:bold'>"
-            f"{_ICON[s['verdict']]}</td><td>{s['duration_s']:.1f}</td><td>{e(s['reason'] or '')}</td></tr>"
-        )
-    sections = []
-    for s in r["stages"]:
-        if not s["findings"]:
-            continue
-        items = "".join(
-            f"<li><b style='color:{colour.get(f['severity'], '#000') if f['severity'] != 'info' else '#555'}'>"
-            f"{e(f['severity'])}</b> <code>{e(f['check'])}</code> {e(', '.join(f['columns']))}: {e(f['message'])}"
-            f"<details><summary>evidence</summary><pre>{e(json.dumps(f['evidence'], indent=2))}</pre></details></li>"
-            for f in s["findings"]
-        )
-        arts = ", ".join(f"<a href='{e(s['name'])}/{e(a)}'>{e(a)}</a>" for a in s["artifacts"])
-        sections.append(f"<h2>{e(s['name'])}</h2><ul>{items}</ul><p>artifacts: {arts}</p>")
-    ff = r["first_failure"]
-    head = f"First failure: {e(ff['stage'])} / {e(ff['check'])}: {e(ff['message'])}" if ff else "No gate failed."
-    d = r.get("diagnosis")
-    if d:
-        symptoms = "".join(
-            f"<li><code>{e(x['layer'])}</code> / <code>{e(x['check'])}</code> ({e(x['severity'])}): {e(x['message'])}"
-            "</li>"
-            for x in d["symptoms"]
-        )
-        head += f"<h2>Diagnosis</h2><p><b>{e(d['sentence'])}</b></p><p>Next: {e(d['root']['next'])}</p>" + (
-            f"<p>Symptoms it explains:</p><ul>{symptoms}</ul>" if symptoms else ""
-        )
-    seen = r.get("seen_before") or []
-    if seen:
-        items = "".join(
-            f"<li><code>{e(s['layer'])}</code> / <code>{e(s['check'])}</code> {e(', '.join(s['columns']))}: "
-            + "".join(
-                f"<br>{e(x['run_id'])}: {e('; '.join(n['text'] for n in x['notes']) or 'no note yet')}"
-                for x in s["entries"]
-            )
-            + "</li>"
-            for s in seen
-        )
-        head += f"<h2>Seen before (debug journal)</h2><ul>{items}</ul>"
-    prov = e(json.dumps(r["provenance"], indent=2))
-    changes = e(json.dumps(r["changes_since_last_good"], indent=2))
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>glassbox report</title>"
-        "<style>body{font-family:sans-serif;max-width:70em;margin:auto}td,th{padding:2px 10px}</style></head>"
-        f"<body><h1>glassbox run {e(r['run_id'])}: {e(r['status'].upper())}</h1><p>{head}</p>"
-        + (f"<p><b>Input error:</b> {e(r['error'])}</p>" if r.get("error") else "")
-        + "<table><tr><th>stage</th><th>verdict</th><th>time (s)</th><th>note</th></tr>"
-        + "".join(rows)
-        + "</table>"
-        + "".join(sections)
-        + f"<h2>Provenance</h2><pre>{prov}</pre><h2>Changes since the last good run</h2><pre>{changes}</pre>"
-        + "</body></html>\n"
-    )

@@ -101,6 +101,7 @@ class StageResult(BaseModel):
     metrics: dict[str, float] = Field(default_factory=dict)
     run_id: str | None = None
     reason: str | None = None
+    figures: dict[str, list[str]] = Field(default_factory=dict)  # check -> pictures of its evidence
 
     @field_validator("metrics", mode="before")
     @classmethod

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from tasks import gates, journal, tracking
+from tasks import column_evidence, gates, journal, tracking
+from tasks.changes import flat
 from tasks.context import StageContext
 from tasks.errors import ConfigError
 from tasks.params import STAGES, Params
@@ -130,6 +131,7 @@ def execute_stage(name: str, params: Params, out: Path, run: PipelineRun) -> Sta
             artifacts=sorted(set(artifacts) | {"result.json"}),
             metrics=metrics,
             run_id=run.run_id,
+            figures=ctx.figures,
         )
         result.write(stage_dir / "result.json")
         # Outside the stage folder: dvc.yaml declares both, and DVC outputs must not overlap.
@@ -152,6 +154,28 @@ class Outcome:
     error: str | None = None
     crash: BaseException | None = None
     stopped: str | None = None
+
+
+def report_run(params: Params, out: Path, run: PipelineRun, error: str | None = None, *, over: bool = True) -> dict:
+    """Write the report of every stage result in `out` (stages not run are skipped, with the reason), with the
+    debug journal's earlier entries and, once the pipeline is `over`, the inputs' column statistics and the
+    pictures of the columns its warnings and failures name (`dvc repro` writes a report after every stage: the
+    intermediate ones do without, the last one has them)."""
+    stages = gates.complete_results(gates.read_results(out), run.run_id, params)
+    frames = column_evidence.read_frames(params.inputs) if over else {}
+    report = build_report(
+        run,
+        stages,
+        out,
+        error=error,
+        params=flat(params.model_dump(mode="json")),
+        column_stats=column_evidence.column_stats(frames) if over else None,
+        repo=params.root,
+    )
+    report["column_figures"] = column_evidence.draw(report, frames, out)
+    report["seen_before"] = journal.seen_before(report, params.root / journal.JOURNAL_DIR)
+    write_report(report, out)
+    return report
 
 
 def run_sequence(
@@ -187,12 +211,9 @@ def run_sequence(
         if stop:
             log(f"{stop}: later stages are skipped")
             break
-    stages = gates.complete_results(gates.read_results(out), run.run_id, params)
-    report = build_report(run, stages, out, error=error or (f"crash: {crash}" if crash else None))
-    notes = params.root / journal.JOURNAL_DIR
-    report["seen_before"] = journal.seen_before(report, notes)
-    write_report(report, out)
     over = bool(stop) or names[-1] == STAGES[-1]
+    report = report_run(params, out, run, error=error or (f"crash: {crash}" if crash else None), over=over)
+    notes = params.root / journal.JOURNAL_DIR
     if over:
         journal.open_entry(report, notes)
     if run.mlflow_run_id and over:

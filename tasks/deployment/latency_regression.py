@@ -6,6 +6,7 @@ the ratio, not one unlucky request, passes the limit."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
@@ -13,6 +14,7 @@ from pydantic import Field
 
 from tasks import checks
 from tasks.deployment.latency import ratio_bounds, stalled
+from tasks.evidence import plot_histograms
 from tasks.limits import Limit, judged
 from tasks.result import Finding, Severity
 
@@ -65,6 +67,8 @@ class Measurement(checks.Measurement):
     champion_failed: int
     confidence: float
     ratios: tuple[Ratio, ...] = ()
+    candidate_ms: tuple[float, ...] = ()  # per round, stalled rounds left out: the histogram a person sees
+    champion_ms: tuple[float, ...] = ()
 
     @property
     def worst(self) -> Ratio | None:
@@ -76,6 +80,16 @@ class Measurement(checks.Measurement):
             out[f"{r.label}_ratio"] = r.ratio
             out[f"{r.label}_ratio_upper"] = r.upper
         return out
+
+    def evidence(self, out_dir: Path) -> list[str]:
+        samples = {"candidate": np.asarray(self.candidate_ms)}
+        if self.champion_ms:
+            samples[f"champion v{self.champion_version}"] = np.asarray(self.champion_ms)
+        if not self.candidate_ms:
+            return []
+        return plot_histograms(
+            out_dir, "latency_histogram", samples, title="single-row latency per round", xlabel="ms", logx=True
+        )
 
 
 def measure(x: DeploymentInputs, p: Params) -> Measurement:
@@ -94,6 +108,8 @@ def measure(x: DeploymentInputs, p: Params) -> Measurement:
         "candidate_failed": int((~np.isfinite(a)).sum()),
         "champion_failed": int((~np.isfinite(b)).sum()) if probe.champion_ms else 0,
         "confidence": p.confidence,
+        "candidate_ms": tuple(float(v) for v in a[np.isfinite(a) & ~stall]),
+        "champion_ms": tuple(float(v) for v in b[np.isfinite(b) & ~stall]),
     }
     if not probe.champion_ms or keep.sum() < p.min_rounds:
         return Measurement(**base)

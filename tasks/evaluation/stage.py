@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tasks.checks import FIGURE_SUFFIXES
 from tasks.context import StageContext
 from tasks.evaluation import challenger_worse, test_score
 from tasks.evaluation.champion import find_champion, score_champion
@@ -64,6 +65,7 @@ def run(ctx: StageContext) -> StageOutput:
         mlflow_metrics, artifacts = evaluate_on_run(
             model, ref.model_id, data, ref.features, p.inputs.target, e.threshold, ctx.dir
         )
+        ctx.figures["test_score"] = [a for a in artifacts if a.endswith(FIGURE_SUFFIXES)]
 
     x = EvaluationInputs(
         test=test,

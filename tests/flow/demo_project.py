@@ -60,7 +60,7 @@ def spin():
     while True:
         pass
 if __name__ == "__main__":
-    workers = [mp.Process(target=spin, daemon=True) for _ in range(os.cpu_count() or 2)]
+    workers = [mp.Process(target=spin, daemon=True) for _ in range(max((os.cpu_count() or 2) - 1, 1))]
     for w in workers:
         w.start()
     for w in workers:
@@ -70,7 +70,9 @@ if __name__ == "__main__":
 
 @contextmanager
 def busy_cores() -> Iterator[subprocess.Popen]:
-    """Every core busy until the block ends; the hog and its workers are one process group, stopped by its id."""
+    """Every core busy until the block ends: the caller's run on one, a spinning process on each of the others
+    (under `pytest -n 2` the box is then oversubscribed). The hog and its workers are one process group, stopped
+    by its id."""
     hog = subprocess.Popen([sys.executable, "-c", HOG], start_new_session=True)
     try:
         yield hog

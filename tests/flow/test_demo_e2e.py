@@ -1,5 +1,5 @@
 """One real run of the whole flow on a small sample of the demo, shared by every test in this module; the last
-test runs it once more while another process keeps every core busy (the first run's model is then the
+test runs it once more with every core busy (the first run's model is then the
 champion, so latency is compared side by side). Nothing here asserts how fast this machine is."""
 
 from __future__ import annotations
@@ -56,6 +56,25 @@ def test_report_contract(demo):
     for s in report["stages"]:
         assert {"name", "verdict", "duration_s", "findings", "artifacts"} <= set(s)
     assert (root / "reports/latest/report.md").is_file() and (root / "reports/latest/report.html").is_file()
+
+
+def test_report_page_renders_in_a_browser_with_every_picture_inline(demo):
+    """The clean run's page in headless Chromium: nothing fetched, no broken picture, no console error; the strip
+    names all seven layers, the evaluation's curves and the training's learning curve are on the page."""
+    from tests.browser import artifact, render
+
+    root, _, report, _ = demo
+    shown = render(root / "reports/latest/report.html", artifact("report/clean_demo.png"))
+    assert shown.console_errors == () and shown.broken_images == () and shown.requests == ()
+    assert all(s["name"] in shown.text for s in report["stages"])
+    assert "Warnings and failures" in shown.text and "What changed since the last good run" in shown.text
+    figures = {s["name"]: s["figures"] for s in report["stages"]}
+    assert "roc_curve_plot.png" in figures["evaluation"]["test_score"]
+    assert "learning_curve.png" in figures["training"]["overfitting"]
+    assert "latency_histogram.png" in figures["deployment"]["latency_regression"]
+    page = (root / "reports/latest/report.html").read_text()
+    pictures = sum(len(v) for fs in figures.values() for v in fs.values())
+    assert page.count("src='data:image/png;base64,") >= pictures  # each check's pictures, and the columns'
 
 
 def test_mlflow_holds_one_parent_and_a_nested_run_per_stage_with_evidence(demo):
@@ -149,7 +168,8 @@ def _failing(report: dict) -> list:
 
 
 def test_a_rerun_on_a_busy_machine_passes_every_gate(demo):
-    """Run last: the clean demo again while every core is kept busy by another process. No gate fails: the
+    """Run last: the clean demo again with every core busy (the run on one, a spinning process on the others). No
+    gate fails: the
     candidate's latency is compared with the champion's (the first run's model) side by side, so load on the
     machine slows both and is not blamed on the model; the absolute budget only warns."""
     root, _, _, params = demo
@@ -162,3 +182,8 @@ def test_a_rerun_on_a_busy_machine_passes_every_gate(demo):
     regression = next(f for f in deployment["findings"] if f["check"] == "latency_regression")
     assert regression["evidence"]["champion_version"] is not None and regression["severity"] != "fail"
     assert deployment["metrics"]["promoted"] == 1.0
+    # the same data, code and params as the first run, now the last good one: the report says what changed (only
+    # the model, retrained and registered anew), not that everything did
+    ch = report["changes_since_last_good"]
+    assert ch["last_good_run_id"] and "data_hashes" not in ch and "params" not in ch and "columns" not in ch
+    assert "git_commit" not in ch and ch["model"]["before"]["model_id"] != ch["model"]["after"]["model_id"]

@@ -1,4 +1,5 @@
-"""`dvc repro` runs the same stages through the same code, and a second one right after reruns nothing."""
+"""`dvc repro` runs the same stages through the same code, and a second one right after reruns nothing; `dvc plots
+show` draws the stages' tables, on a page that opens offline."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from dvc_render.base import Renderer
 
 from tasks.params import STAGES
+from tests.browser import artifact, render, require_chromium
 from tests.flow.demo_project import copy_project, demo_params, git_commit_all
 
 pytestmark = pytest.mark.slow
@@ -27,6 +31,9 @@ def repo(tmp_path_factory):
     copy_project(root)
     demo_params(root)
     git_commit_all(root)
+    # as `make install` does in a clone: the offline template of `dvc plots show`, named in .dvc/config.local
+    offline = _sh(root, sys.executable, "-m", "tasks.dvc_plots")
+    assert offline.returncode == 0, offline.stderr
     first = _sh(root, "dvc", "repro")
     return root, first
 
@@ -52,6 +59,78 @@ def test_second_repro_reruns_nothing(repo):
     assert "glassbox stage" not in again.stdout
     status = _sh(root, "dvc", "status", "--json")
     assert json.loads(status.stdout or "{}") == {}
+
+
+def _declared(root: Path) -> dict[str, dict]:
+    """The plots dvc.yaml declares, by name."""
+    return {
+        name: spec for plot in yaml.safe_load((root / "dvc.yaml").read_text())["plots"] for name, spec in plot.items()
+    }
+
+
+# Once every plot div DVC wrote holds a drawing (or after 20 s): per div, its id, whether vega-embed drew an svg or
+# a canvas in it, the chart title's text and how many non-empty line paths it drew (every DVC template has lines).
+DRAWN = """
+const divs = () => Array.from(document.querySelectorAll('body > div[id]'));
+const report = () => divs().map(d => ({
+    id: d.id,
+    drawn: d.classList.contains('vega-embed') && d.querySelector('svg, canvas') !== null,
+    title: Array.from(d.querySelectorAll('.role-title-text text')).map(t => t.textContent).join(' '),
+    lines: Array.from(d.querySelectorAll('.mark-line.role-mark path'))
+        .filter(p => (p.getAttribute('d') || '').length > 1).length,
+}));
+const start = Date.now();
+return new Promise(resolve => (function poll() {
+    if (divs().every(d => d.querySelector('svg, canvas')) || Date.now() - start > 20000) resolve(report());
+    else setTimeout(poll, 100);
+})());
+"""
+
+
+def test_plots_show_renders_every_declared_plot_with_data(repo):
+    """`dvc plots show --json` fills every plot declared in dvc.yaml with the rows of its table, titled and with
+    labelled axes; `dvc plots show` writes them to dvc_plots/index.html, on the offline template that
+    `make install` sets up: Vega inline, no script from a CDN."""
+    root, _ = repo
+    declared = _declared(root)
+    shown = _sh(root, "dvc", "plots", "show", "--json")
+    assert shown.returncode == 0, shown.stderr
+    plots = json.loads(shown.stdout)
+    assert "errors" not in plots, plots["errors"]
+    assert sorted(plots["data"]) == sorted(declared)
+    for name, (rendered,) in plots["data"].items():
+        spec = rendered["content"]
+        assert rendered["type"] == "vega" and spec["data"]["values"], name
+        assert spec["title"]["text"] == declared[name]["title"]
+        # the axis titles sit in the template's encoding, nested in layers by some templates
+        axes = json.dumps(spec)
+        assert json.dumps(declared[name]["x_label"]) in axes and json.dumps(declared[name]["y_label"]) in axes, name
+    html = _sh(root, "dvc", "plots", "show")
+    assert html.returncode == 0, html.stderr
+    page = (root / "dvc_plots" / "index.html").read_text()
+    assert all(spec["content"]["title"]["text"] in page for (spec,) in plots["data"].values())
+    assert "window.vegaEmbed" in page and "cdn.jsdelivr.net" not in page and "<script src" not in page
+
+
+def test_plots_page_draws_every_declared_plot_offline(repo):
+    """The page `dvc plots show` writes, opened in headless chromium: no console error, no request beyond the page
+    itself (it draws offline), and every plot declared in dvc.yaml drawn with its title and its lines."""
+    require_chromium()
+    root, _ = repo
+    declared = _declared(root)
+    html = _sh(root, "dvc", "plots", "show")
+    assert html.returncode == 0, html.stderr
+    shown = render(root / "dvc_plots" / "index.html", artifact("dvc_plots/index.png"), query=DRAWN)
+    assert shown.console_errors == ()
+    assert shown.requests == ()
+    assert shown.broken_images == ()
+    assert shown.title == "glassbox: dvc plots"
+    drawn = {div["id"]: div for div in shown.answer}
+    assert sorted(drawn) == sorted(Renderer.remove_special_chars(name) for name in declared)
+    for name, spec in declared.items():
+        div = drawn[Renderer.remove_special_chars(name)]
+        assert div["drawn"] and div["lines"] >= 1, div
+        assert div["title"] == spec["title"], div
 
 
 def test_metrics_and_params_diff_work(repo):

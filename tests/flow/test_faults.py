@@ -1,96 +1,26 @@
 """Every fault of the contract, planted into a small sample of the demo, is caught in its own layer by its own
-check with its severity, and no earlier layer fails first. The stages run directly, in order (no Prefect flow
-per fault); each fault gets its own folder and MLflow store. The clean sample stays quiet."""
+check with its severity, no earlier layer fails first, and the diagnosis names that layer and check as the root
+cause. The stages run directly, in order (no Prefect flow per fault); each fault gets its own folder and MLflow
+store. The clean sample stays quiet. This module: the data, feature and training faults, and the report page of
+one of them; test_faults_late.py and test_faults_ops.py: the later layers' (xdist spreads the modules)."""
 
 from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-import yaml
 
 from tasks.demo.catalog import FAULTS
-from tasks.demo.inject import inject, write_clean
+from tasks.demo.inject import inject
 from tasks.errors import ConfigError
-from tasks.params import STAGES, load_params
+from tasks.params import load_params
 from tasks.provenance import file_md5
-from tasks.result import Severity, StageResult
-from tasks.runner import begin_run, execute_stage
-from tests.flow.demo_project import demo_params
+from tasks.result import Severity
+from tasks.runner import PipelineRun
+from tests.flow.faults_kit import EARLY, PAGE_FAULT, check_fault, problems, run_stages
 
 pytestmark = pytest.mark.slow
-
-SAMPLE = 0.05
-CHECKED = ("data", "features", "training")  # the layers the planted faults live in, in flow order
-MAX_ITER = 20  # boosting rounds: the split checks run before fitting, the model's quality is not under test
-# Paired latency rounds per deployment (300 by default): the planted slow model is ~7x the champion, told apart
-# in far fewer rounds, and each round of it costs ~50 ms.
-LATENCY_ROUNDS = 80
-# A fault judged by comparing two models on the trusted test set needs more test rows than the sample's ~700 (~90
-# of them late): there the paired interval of a ROC AUC difference spans +-0.06, and no realistic regression is
-# told from noise. Such a fault gets its own project on a larger sample (~4,900 test rows; at 15-25% the clean
-# test set's label rate reads Cohen's h 0.40-0.42 against training, over label_shift's fail line, at 35% 0.38).
-LARGER = {"challenger_worse": 0.35}
-
-
-def run_stages(params_path: Path, out: Path, upto: str, *, stop_on_fail: bool = True) -> dict[str, StageResult]:
-    """The stages after the snapshot, in order, up to `upto`; a failing gate stops the later ones, as in the flow."""
-    params = load_params(params_path)
-    run = begin_run(params, out)
-    results: dict[str, StageResult] = {}
-    for name in STAGES[STAGES.index("data") : STAGES.index(upto) + 1]:
-        results[name] = execute_stage(name, params, out, run)
-        if stop_on_fail and results[name].failed:
-            break
-    return results
-
-
-def problems(result: StageResult) -> list[tuple[str, str, str]]:
-    return [(f.check, f.severity.value, f.message) for f in result.findings if f.severity is not Severity.info]
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> tuple[Path, dict[str, StageResult], Path]:
-    """A demo project on a 5% sample whose reviewed GX suite is the one the data stage builds from the clean
-    training snapshot; the clean sample's own results, layer by layer; and an empty MLflow store to copy
-    (creating its tables takes seconds, copying them none)."""
-    import mlflow
-
-    root = tmp_path_factory.mktemp("faults")
-    params = demo_params(root, sample=SAMPLE)
-    raw = yaml.safe_load(params.read_text())
-    raw["model"]["params"]["max_iter"] = MAX_ITER
-    raw["deployment"]["latency_rounds"] = LATENCY_ROUNDS
-    params.write_text(yaml.safe_dump(raw, sort_keys=False))
-    clean = write_clean(params, root / "clean")
-    results = run_stages(clean, root / "clean" / "out", CHECKED[-1], stop_on_fail=False)
-    shutil.copytree(root / "clean" / "gx", root / "gx", ignore=shutil.ignore_patterns("uncommitted"))
-    empty_store = root / "empty-mlflow.db"
-    mlflow.MlflowClient(tracking_uri=f"sqlite:///{empty_store}").search_experiments()
-    return params, results, empty_store
-
-
-@pytest.fixture(scope="module")
-def larger_projects(tmp_path_factory) -> Callable[[float], Path]:
-    """Projects on larger samples, built on first use; each one's reviewed suite written from its clean snapshot."""
-    made: dict[float, Path] = {}
-
-    def get(sample: float) -> Path:
-        if sample not in made:
-            root = tmp_path_factory.mktemp(f"faults-{sample}")
-            params = demo_params(root, sample=sample)
-            raw = yaml.safe_load(params.read_text())
-            raw["model"]["params"]["max_iter"] = MAX_ITER
-            params.write_text(yaml.safe_dump(raw, sort_keys=False))
-            write_clean(params, root / "clean")  # no suite in the project: written from the clean snapshot
-            shutil.copytree(root / "clean" / "gx", root / "gx", ignore=shutil.ignore_patterns("uncommitted"))
-            made[sample] = params
-        return made[sample]
-
-    return get
 
 
 def test_clean_sample_is_quiet(project):
@@ -145,22 +75,47 @@ def test_inject_keeps_the_pinned_test_set_and_registers_a_champion(project, tmp_
     assert version.tags["data.test.md5"] == file_md5(worse.inputs.test)
 
 
-@pytest.mark.parametrize("fault_id", list(FAULTS))
-def test_fault_is_caught_in_its_layer(project, larger_projects, fault_id, tmp_path):
-    """The planted fault fails its own layer first, with the contract's check at the contract's severity."""
+@pytest.mark.parametrize("fault_id", EARLY)
+def test_fault_is_caught_in_its_layer(project, larger_projects, last_good, planted_runs, fault_id, tmp_path):
+    check_fault(project, larger_projects, last_good, planted_runs, fault_id, tmp_path)
+
+
+def test_report_page_and_diff_of_a_planted_fault(project, planted_runs, tmp_path):
+    """The report a person opens for a planted fault, next to the clean sample's: in headless Chromium both pages
+    render every picture inline (nothing fetched, no console error); the fault's page opens on the diagnosis naming
+    the planted layer and check, with the picture of the column it names. `glassbox diff` from the clean run to
+    the faulty one names the changed data hash and the failing check."""
+    from tasks.diff import diff, to_text
+    from tasks.runner import report_run
+    from tests.browser import artifact, render, require_chromium
+
+    require_chromium()
     params, _, empty_store = project
-    if fault_id in LARGER:
-        params = larger_projects(LARGER[fault_id])
-    fault = FAULTS[fault_id]
-    faulty = inject(fault_id, params, tmp_path / "project")
-    if not fault.champion and fault.registry is None:  # else the store holds what inject registered: keep it
-        shutil.copy(empty_store, tmp_path / "project" / "mlflow.db")
-    results = run_stages(faulty, tmp_path / "project" / "out", fault.layer)
-    earlier = {name: problems(r) for name, r in results.items() if name != fault.layer and r.failed}
-    assert not earlier, f"{fault_id}: an earlier layer failed first: {earlier}"
-    stage = results[fault.layer]
-    hits = [f for f in stage.findings if f.check == fault.check]
-    assert any(f.severity is fault.severity for f in hits), (
-        f"{fault_id}: no {fault.severity.value} {fault.check!r} in {fault.layer}; found {problems(stage)}"
-    )
-    assert all(f.message for f in hits)
+    clean_params = params.parent / "clean" / "params.yaml"
+    clean_out = params.parent / "clean" / "out"
+    clean = report_run(load_params(clean_params), clean_out, PipelineRun.load(clean_out))
+    folder = planted_runs.get(PAGE_FAULT)
+    if folder is None:  # this test run on its own
+        folder = tmp_path / "project"
+        inject(PAGE_FAULT, params, folder)
+        shutil.copy(empty_store, folder / "mlflow.db")
+        run_stages(folder / "params.yaml", folder / "out", FAULTS[PAGE_FAULT].layer)
+    out = folder / "out"
+    planted = report_run(load_params(folder / "params.yaml"), out, PipelineRun.load(out))
+
+    assert planted["status"] == "failed" and planted["diagnosis"]["root"]["check"] == "missing_spike"
+    [column] = next(f for f in planted["stages"][1]["findings"] if f["check"] == "missing_spike")["columns"]
+    assert any(column in f for f in planted["column_figures"]["data"]["missing_spike"])
+    for name, where, report in (("clean", clean_out, clean), (PAGE_FAULT, out, planted)):
+        shown = render(where / "report.html", artifact(f"report/{name}.png"))
+        assert shown.console_errors == () and shown.broken_images == () and shown.requests == (), name
+        assert report["status"].upper() in shown.text
+    assert planted["diagnosis"]["sentence"] in shown.text
+    assert "Root cause in the data layer: missing_spike" in shown.text
+    assert shown.text.index("Diagnosis") < shown.text.index("Warnings and failures") < shown.text.index("Provenance")
+
+    d = diff(clean, planted, params.parent)
+    text = to_text(d)
+    before, after = clean["provenance"]["data_hashes"]["current"], planted["provenance"]["data_hashes"]["current"]
+    assert before != after and f"data current: md5 {before[:12]} -> {after[:12]}" in text
+    assert "check data/missing_spike: info -> fail" in text and "status" in " ".join(d["worse"])

@@ -67,6 +67,56 @@ def test_only_a_warn_only_check_can_be_the_cause_of_a_failure():
     assert d["root"]["check"] == "prediction_drift" and d["symptoms"][0]["check"] == "concept_drift"
 
 
+def test_a_gap_the_seeds_could_close_is_instability_a_wider_one_memorising():
+    """A train-validation gap past its limit by no more than the retrains' seeds move the validation score: the
+    instability (warn by contract) explains the overfitting verdict. Past it by far more, the model memorises its
+    rows, and the seeds' spread is one symptom of it. Without that evidence the warn-only cause stays the root."""
+    cases = (
+        ({"gap": 0.053, "gap_limit": 0.05}, {"spread": 0.08}, "unstable_training"),
+        ({"gap": 0.42, "gap_limit": 0.05}, {"spread": 0.015}, "overfitting"),
+        ({}, {}, "unstable_training"),
+    )
+    for fit, seeds, root in cases:
+        overfit, unstable = f("overfitting", evidence=fit), f("unstable_training", "warn", evidence=seeds)
+        for findings in ([unstable, overfit], [overfit, unstable, f("simpler_model", "warn")]):
+            d = diagnose(report(training=findings))
+            assert d["root"]["check"] == root, (fit, seeds, [x["check"] for x in findings])
+            assert {s["check"] for s in d["symptoms"]} == {x["check"] for x in findings} - {root}
+
+
+def drift(value: float, fail: float | None = 0.5) -> dict:
+    """A prediction drift's evidence: the normed Wasserstein distance of the served scores and its limits."""
+    return {"value": value, "warn": 0.2, "fail": fail, "method": "wasserstein", "served_rows": 100, "rows": 100}
+
+
+def test_a_collapse_of_confidence_explains_the_small_score_drift_it_makes():
+    """Scores drawn toward 0.5 move the score distribution: with the drift below its fail line, the collapse is
+    the root and the drift (and its daily windows) its symptoms, whichever is listed first."""
+    collapse = f("confidence_collapse", "warn", evidence={"value": 0.25, "lost": 0.26, "warn": 0.1, "fail": None})
+    for value, fail in ((0.4, 0.5), (0.9, None)):  # no fail line: any drift is within the warn band
+        shifted, windows = f("prediction_drift", "warn", evidence=drift(value, fail)), f("window_drift", "warn")
+        for findings in ([shifted, windows, collapse], [collapse, shifted, windows]):
+            d = diagnose(report(monitoring=findings))
+            assert d["root"]["check"] == "confidence_collapse", (value, [x["check"] for x in findings])
+            assert [s["check"] for s in d["symptoms"]] == [x["check"] for x in findings if x is not collapse]
+
+
+def test_a_prediction_drift_past_its_fail_line_or_with_confidence_intact_stays_the_root():
+    """A drift past its fail line is more than a loss of confidence: the collapse warning beside it is one of its
+    symptoms, not the cause of the failure. With confidence intact (the collapse check at info) or the drift
+    not measured, nothing makes the drift a symptom of a collapse."""
+    collapse = f("confidence_collapse", "warn", evidence={"value": 0.4, "lost": 0.41, "warn": 0.1, "fail": None})
+    d = diagnose(report(monitoring=[collapse, f("prediction_drift", evidence=drift(0.69)), f("concept_drift")]))
+    assert d["root"]["check"] == "prediction_drift"
+    assert {s["check"] for s in d["symptoms"]} == {"confidence_collapse", "concept_drift"}
+    intact = f("confidence_collapse", "info", evidence={"value": 0.01, "lost": 0.02, "warn": 0.1, "fail": None})
+    d = diagnose(report(monitoring=[intact, f("prediction_drift", "warn", evidence=drift(0.4))]))
+    assert d["root"]["check"] == "prediction_drift" and d["symptoms"] == d["also"] == []
+    unmeasured = f("prediction_drift", "warn", evidence={"served_rows": 0, "rows": 100})
+    for findings in ([unmeasured, collapse], [collapse, unmeasured]):
+        assert diagnose(report(monitoring=findings))["symptoms"] == []
+
+
 def test_a_warned_run_is_diagnosed_by_what_is_new_since_the_last_good_run():
     run = report(data=[f("label_shift", "warn")], training=[f("class_imbalance", "warn")])
     assert diagnose(run)["root"]["check"] == "label_shift"
@@ -97,3 +147,15 @@ def test_the_report_leads_with_the_diagnosis_escaped():
     page = to_html(r)
     assert "<h2>Diagnosis</h2>" in page and "&lt;script&gt;" in page and "<script>" not in page
     assert "**Diagnosis:** Root cause in the data layer: schema_change" in verdict_table(r)
+
+
+def test_every_built_in_check_says_what_to_do_next():
+    """The report page puts a next step under every warning and failure: no built-in check falls back to the
+    generic one."""
+    import importlib
+
+    from tasks.diagnosis import NEXT
+    from tasks.params import LAYERS
+
+    names = {c.name for layer in LAYERS for c in importlib.import_module(f"tasks.{layer}.checks").CHECKS}
+    assert names - set(NEXT) == set()

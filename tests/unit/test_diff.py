@@ -76,6 +76,18 @@ def test_a_planted_fault_names_the_data_hash_and_the_failing_check(tmp_path):
     assert all(m["stage"] == "data" for m in d["checks"])  # skipped in B: its checks not judged, not compared
 
 
+def test_params_columns_and_model_changes_are_named(tmp_path):
+    """Beyond hashes: the param that changed, the column whose statistics moved, the model that was trained."""
+    a = {**CLEAN, "params": {"model.max_iter": 200}, "model": {"model_id": "m-1"}}
+    a["column_stats"] = {"current": {"dewp": {"null_share": 0.0, "distinct": 100.0, "mean": 50.0, "std": 10.0}}}
+    b = {**PLANTED, "params": {"model.max_iter": 20}, "model": {"model_id": "m-2"}}
+    b["column_stats"] = {"current": {"dewp": {"null_share": 0.3, "distinct": 100.0, "mean": 50.0, "std": 10.0}}}
+    text = to_text(diff(a, b, tmp_path))
+    assert "param model.max_iter: 200 -> 20" in text
+    assert "column current.dewp null_share: 0 -> 0.3" in text
+    assert "model model_id: m-1 -> m-2" in text
+
+
 def test_the_way_back_is_no_worse():
     """From the faulty run to the fixed one: the changes are listed, nothing got worse."""
     d = diff(PLANTED, CLEAN, Path("."))
