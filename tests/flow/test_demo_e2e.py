@@ -1,5 +1,5 @@
 """One real run of the whole flow on a small sample of the demo, shared by every test in this module; the last
-test runs it once more with every core busy (the first run's model is then the
+test deploys its model once more with every core busy (the first run's model is then the
 champion, so latency is compared side by side). Nothing here asserts how fast this machine is."""
 
 from __future__ import annotations
@@ -167,14 +167,14 @@ def _failing(report: dict) -> list:
     ]
 
 
-def test_a_rerun_on_a_busy_machine_passes_every_gate(demo):
-    """Run last: the clean demo again with every core busy (the run on one, a spinning process on the others). No
-    gate fails: the
-    candidate's latency is compared with the champion's (the first run's model) side by side, so load on the
-    machine slows both and is not blamed on the model; the absolute budget only warns."""
+def test_a_redeployment_on_a_busy_machine_is_not_blamed_on_the_model(demo):
+    """Run last: the deployment layer again (`glassbox stage deployment`, as `dvc repro` runs it) with every core
+    busy (the run on one, a spinning process on the others). The candidate is the model the first run promoted,
+    now the champion, and the two are asked in alternation, so load slows both alike: latency_regression does not
+    fail, no gate fails, the version is promoted. (The whole flow under load: fresh-clone-check --busy.)"""
     root, _, _, params = demo
     with busy_cores() as hog:
-        code = cli.main(["run", "--params", str(params)])
+        code = cli.main(["stage", "deployment", "--params", str(params)])
         assert hog.poll() is None, "the load process ended early: the run was not under load"
     report = json.loads((root / "reports" / "latest" / "report.json").read_text())
     assert code == 0 and not _failing(report), _failing(report)
@@ -182,8 +182,3 @@ def test_a_rerun_on_a_busy_machine_passes_every_gate(demo):
     regression = next(f for f in deployment["findings"] if f["check"] == "latency_regression")
     assert regression["evidence"]["champion_version"] is not None and regression["severity"] != "fail"
     assert deployment["metrics"]["promoted"] == 1.0
-    # the same data, code and params as the first run, now the last good one: the report says what changed (only
-    # the model, retrained and registered anew), not that everything did
-    ch = report["changes_since_last_good"]
-    assert ch["last_good_run_id"] and "data_hashes" not in ch and "params" not in ch and "columns" not in ch
-    assert "git_commit" not in ch and ch["model"]["before"]["model_id"] != ch["model"]["after"]["model_id"]
