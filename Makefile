@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install browser dvc-plots run test lint clean
+.PHONY: install browser dvc-plots run test lint audit clean
 
 install: $(STAMP) browser dvc-plots
 
@@ -51,6 +51,17 @@ test: install
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# Every pin in constraints.txt against PyPI's vulnerability data (OSV advisories, via PyPI's JSON API). The one
+# command that needs the network; not part of `make test`. --no-deps: the file pins every package, nothing to
+# resolve. --strict: a pin that could not be looked up fails the audit instead of being skipped in silence.
+AUDIT_STAMP := $(VENV)/.audit-installed
+$(AUDIT_STAMP): $(STAMP)
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,audit]'
+	touch $(AUDIT_STAMP)
+
+audit: $(AUDIT_STAMP)
+	$(BIN)/pip-audit --strict --no-deps --disable-pip --progress-spinner off -r constraints.txt
 
 clean:
 	rm -rf reports mlruns mlartifacts mlflow.db .prefect gx/uncommitted inference_store dvc_plots

@@ -14,6 +14,9 @@ The retrain contract (what the on-retrain trigger expects):
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -145,4 +148,38 @@ def serve_all(params_path: str, out: str) -> None:
     if problem is not None:
         raise ConfigError(f"no Prefect server answers at {api_url} ({type(problem).__name__}): {_START_SERVER}")
     deployments = build_deployments(str(Path(params_path).resolve()), str(Path(out).resolve()), params)
-    serve(*deployments, limit=RUNS_AT_A_TIME)
+    with local_only():
+        serve(*deployments, limit=RUNS_AT_A_TIME)
+
+
+# What the runner may open besides its API client, whatever a user's Prefect settings say: its webserver (off
+# unless PREFECT_RUNNER_SERVER_ENABLE) on 127.0.0.1 only, and no client metrics server (Prefect's binds 0.0.0.0).
+LOCAL_ONLY = {"PREFECT_RUNNER_SERVER_HOST": "127.0.0.1", "PREFECT_CLIENT_METRICS_ENABLED": "false"}
+
+
+@contextmanager
+def local_only() -> Iterator[None]:
+    """Prefect's settings in LOCAL_ONLY while `glassbox serve` runs, for this process and the flow runs it starts:
+    in the environment (flow-run subprocesses read it), in Prefect's process-wide settings (what the runner's
+    webserver thread reads) and in the current settings context. Restored on exit."""
+    from prefect.context import refresh_global_settings_context
+    from prefect.settings import PREFECT_CLIENT_METRICS_ENABLED, PREFECT_RUNNER_SERVER_HOST, temporary_settings
+
+    before = {k: os.environ.get(k) for k in LOCAL_ONLY}
+    os.environ.update(LOCAL_ONLY)
+    refresh_global_settings_context()
+    try:
+        with temporary_settings(
+            {
+                PREFECT_RUNNER_SERVER_HOST: LOCAL_ONLY["PREFECT_RUNNER_SERVER_HOST"],
+                PREFECT_CLIENT_METRICS_ENABLED: False,
+            }
+        ):
+            yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        refresh_global_settings_context()

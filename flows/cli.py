@@ -16,7 +16,8 @@ import warnings
 from pathlib import Path
 
 from tasks.errors import ConfigError
-from tasks.params import STAGES, load_params
+from tasks.params import STAGES, Params, load_params
+from tasks.project_lock import project_lock
 
 # Defaults a user's own environment may override: telemetry off, and a Prefect temporary server given time to
 # start on a busy machine (Prefect's 20 s is not enough at a load of 3 on 2 cores; a healthy start takes ~5 s).
@@ -101,13 +102,17 @@ def _exit_code(report: dict) -> int:
 
 
 def cmd_run(params_path: Path, out: Path) -> int:
-    params = load_params(params_path)  # fail fast, before a Prefect server starts
-    from flows.pipeline import pipeline
+    from tasks.input_files import check_inputs
 
+    params = load_params(params_path)  # fail fast, before a Prefect server starts
     report_path = out / "report.json"
-    report_path.unlink(missing_ok=True)
-    pipeline(params_path=str(params_path), out=str(out), return_state=True)
-    if not report_path.is_file():
+    before = _run_id(report_path)  # the last run's report stays until this one replaces it whole
+    with project_lock(params.root):
+        check_inputs(params)
+        from flows.pipeline import pipeline
+
+        pipeline(params_path=str(params_path), out=str(out), return_state=True)
+    if _run_id(report_path) in (None, before):
         print(f"glassbox: the flow ended before writing {report_path}; see the log above", file=sys.stderr)
         return 1
     report = json.loads(report_path.read_text())
@@ -118,6 +123,13 @@ def cmd_run(params_path: Path, out: Path) -> int:
         ff = report["first_failure"]
         print(f"first failure: {ff['stage']} / {ff['check']}: {ff['message']}")
     return _exit_code(report)
+
+
+def _run_id(report_path: Path) -> str | None:
+    try:
+        return json.loads(report_path.read_text()).get("run_id")
+    except (OSError, ValueError):
+        return None
 
 
 def cmd_ci(params_path: Path, out: Path) -> int:
@@ -134,7 +146,7 @@ def cmd_ci(params_path: Path, out: Path) -> int:
 
 
 def cmd_stage(name: str, params_path: Path, out: Path) -> int:
-    from tasks.runner import attach_run, execute_stage, run_sequence
+    from tasks.input_files import check_inputs
 
     params = load_params(params_path)
     if name == "snapshot" and not params.snapshot.demo:
@@ -143,6 +155,15 @@ def cmd_stage(name: str, params_path: Path, out: Path) -> int:
             file=sys.stderr,
         )
         return 2
+    with project_lock(params.root):
+        if name == "data":  # the first stage that reads the inputs: their form before its evidence is replaced
+            check_inputs(params)
+        return _stage(name, params, out)
+
+
+def _stage(name: str, params: Params, out: Path) -> int:
+    from tasks.runner import attach_run, execute_stage, run_sequence
+
     run = attach_run(params, out, name)
     outcome = run_sequence([name], params, out, run, lambda n, r: execute_stage(n, params, out, r), log=lambda _: None)
     result = next(s for s in outcome.report["stages"] if s["name"] == name)
@@ -171,7 +192,9 @@ def cmd_baseline(params_path: Path, source: Path | None, force: bool) -> int:
     params = load_params(params_path)
     from tasks.data.baseline import write_baseline
 
-    for line in write_baseline(params, source or params.inputs.train, force=force):
+    with project_lock(params.root):
+        lines = write_baseline(params, source or params.inputs.train, force=force)
+    for line in lines:
         print(line)
     return 0
 
@@ -248,7 +271,8 @@ def cmd_rollback(params_path: Path, to: str | None) -> int:
     configure(params.tracking)
     name, alias = params.tracking.registered_model, params.deployment.alias
     try:
-        done = rollback(client(params.tracking.uri), name, alias, to)
+        with project_lock(params.root):
+            done = rollback(client(params.tracking.uri), name, alias, to)
     except ValueError as e:
         raise ConfigError(f"{params.tracking.uri}: {e}") from None
     print(f"glassbox rollback: {done.message}")
@@ -291,6 +315,8 @@ def cmd_retrained(params_path: Path, model_uri: str | None, version: str | None)
 def main(argv: list[str] | None = None) -> int:
     for k, v in OFFLINE_ENV.items():
         os.environ.setdefault(k, v)
+    # Prefect's client metrics server binds 0.0.0.0 when a user's settings turn it on: never, here
+    os.environ["PREFECT_CLIENT_METRICS_ENABLED"] = "false"
     # MLflow's INFO lines (table migrations, "active model is set") drown the stage verdicts a user watches.
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     # Integer columns stay integers in model signatures on purpose: a NaN or a string sent for one is a

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.alerts import ALERT_FILE, Alerted, alert_run, to_markdown
+from tasks.atomic import write_text
 from tasks.metrics_export import write_metrics
 from tasks.params import Params
 
@@ -92,7 +93,7 @@ def after_run(
     undelivered = alerted.delivery.host is not None and not alerted.delivery.sent  # no URL set is no problem
     say = logger.warning if undelivered else logger.info
     say("alert %s / %s: webhook %s", alerted.alert["layer"], alerted.alert["check"], alerted.delivery.summary())
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_text(out / "report.json", json.dumps(report, indent=2) + "\n")
     try:
         _record_in_mlflow(params.tracking.uri, report["provenance"].get("mlflow_run_id"), out, alerted)
     except Exception as e:

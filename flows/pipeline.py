@@ -4,13 +4,16 @@ always written, whatever happened. The sequence itself is tasks/runner.py's, sha
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.states import Completed, Failed
+from prefect.states import Completed, Failed, State
 
 from flows.notify import after_run, run_artifacts
 from flows.stage_task import run_stage
-from tasks.params import STAGES, load_params
+from tasks.input_files import check_inputs
+from tasks.params import STAGES, Params, load_params
+from tasks.project_lock import project_lock
 from tasks.runner import PipelineRun, begin_run, run_sequence
 
 
@@ -20,7 +23,12 @@ def pipeline(params_path: str = "params.yaml", out: str = "reports/latest"):
     report written) when a gate fails, so nightly runs alert through Prefect as well."""
     logger = get_run_logger()
     params = load_params(params_path)
-    out_dir = Path(out)
+    with project_lock(params.root):  # held already when `glassbox run` started this flow (reentrant)
+        return _walk(params, Path(out), logger)
+
+
+def _walk(params: Params, out_dir: Path, logger: Any) -> State:
+    check_inputs(params)  # the inputs' form, before the last run's evidence is replaced (once per process)
     run = begin_run(params, out_dir)
     logger.info("glassbox run %s (MLflow run %s)", run.run_id, run.mlflow_run_id)
 

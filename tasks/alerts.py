@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict
 
 from tasks.params import AlertsParams, Tracking
+from tasks.redact import public_uri
 
 ALERT_FILE = "alert.json"
 KIND = "glassbox.alert"
@@ -71,14 +72,6 @@ def host_of(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or "?"
     return f"{host}:{parts.port}" if parts.port else host
-
-
-def public_uri(uri: str) -> str:
-    """A tracking URI fit to print: credentials in an http(s) URI's netloc are dropped."""
-    parts = urlsplit(uri)
-    if parts.scheme in ("http", "https") and "@" in parts.netloc:
-        return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-    return uri
 
 
 def trimmed(value: Any, budget: int) -> Any:

@@ -20,18 +20,29 @@ def is_datetime(s: pd.Series) -> bool:
     return pd.api.types.is_datetime64_any_dtype(s.dtype)
 
 
+LARGEST = float(np.sqrt(np.finfo(np.float64).max))  # ~1.3e154: a larger number's square overflows to inf
+
+
+def usable(x: pd.Series) -> pd.Series:
+    """Where a float column holds a number arithmetic can use: finite, and small enough to square (a mean, a
+    variance or a histogram's range over 1e308 is inf). The rest are non_finite's to name."""
+    return np.isfinite(x) & (x.abs() <= LARGEST)
+
+
 def finite(s: pd.Series) -> pd.Series:
-    """The finite numbers of a column (NaN, infinities and anything unparseable dropped), as float64."""
+    """The usable numbers of a column (NaN, infinities, overflowing values and anything unparseable dropped)."""
     x = pd.to_numeric(s, errors="coerce").astype("float64")
-    return x[np.isfinite(x)]
+    return x[usable(x)]
 
 
 def as_number(s: pd.Series) -> pd.Series:
     """A column to bin or rank: numbers as float64, booleans as 0/1, datetimes as their ticks (only their
-    order is used, so the unit does not matter); anything unparseable is NaN."""
+    order is used, so the unit does not matter); anything unparseable, and inf, is NaN (inf is non_finite's to
+    name; a model fitted on it would fail, a bin would hold it as data)."""
     if is_datetime(s):
         return s.astype("int64").astype("float64").where(s.notna())
-    return pd.to_numeric(s, errors="coerce").astype("float64")
+    x = pd.to_numeric(s, errors="coerce").astype("float64")
+    return x.where(usable(x))
 
 
 def normalization(s: pd.Series, tolerance: float) -> str | None:

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tasks.csv_safe import write_csv
+
 __all__ = ["plot_bars", "plot_groups", "plot_histograms", "plot_lines", "plot_matrix"]
 
 
@@ -29,7 +31,7 @@ def _figure(title: str, xlabel: str, ylabel: str, size: tuple[float, float] = (6
 
 def _save(plt, fig, out: Path, name: str, table: pd.DataFrame) -> list[str]:  # noqa: ANN001 (pyplot types)
     out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / f"{name}.csv", index=False)
+    write_csv(table, out / f"{name}.csv")
     fig.tight_layout()
     fig.savefig(out / f"{name}.png")
     plt.close(fig)

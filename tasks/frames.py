@@ -13,8 +13,9 @@ if TYPE_CHECKING:
     from tasks.params import Inputs
 
 
-def read_frame(path: Path) -> pd.DataFrame:
-    """CSV or Parquet by suffix. A missing or unreadable file is a ConfigError, not a traceback."""
+def read_frame(path: Path, sep: str = ",") -> pd.DataFrame:
+    """CSV or Parquet by suffix. A missing or unreadable file is a ConfigError, not a traceback (the form of
+    the user's input files is checked before a run: tasks/input_files.py)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: file not found (expected a CSV or Parquet file)")
@@ -22,7 +23,7 @@ def read_frame(path: Path) -> pd.DataFrame:
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path)
         if path.suffix.lower() in (".csv", ".gz", ".zip"):
-            return pd.read_csv(path)
+            return pd.read_csv(path, sep=sep)
     except Exception as e:  # any parser error is the user's file, reported in one line
         raise ConfigError(f"{path}: cannot be read as {path.suffix.lstrip('.')} ({type(e).__name__}: {e})") from None
     raise ConfigError(f"{path}: unsupported file type {path.suffix!r} (expected .csv or .parquet)")
@@ -53,16 +54,58 @@ def categorical_columns(inputs: Inputs, df: pd.DataFrame, features: list[str]) -
     ]
 
 
-def binary_target(df: pd.DataFrame, target: str, path: Path) -> pd.Series:
-    """The target as 0/1. glassbox judges binary classifiers; anything else is an input error."""
-    y = df[target]
-    values = set(pd.unique(y.dropna()))
-    if y.isna().any():
-        raise ConfigError(f"{path}: column {target!r} (target) has {int(y.isna().sum())} missing values")
-    if not values <= {0, 1}:
-        shown = sorted(map(str, values))[:5]
-        raise ConfigError(f"{path}: column {target!r} (target) must be binary 0/1, found values {shown}")
-    return y.astype(int)
+ONE, ZERO = frozenset({"1", "1.0", "true"}), frozenset({"0", "0.0", "false"})
+YAML_TRUE = frozenset({"true", "yes", "y", "on", "1"})
+YAML_FALSE = frozenset({"false", "no", "n", "off", "0"})
+
+
+def is_positive(value: object, positive: str | int | bool) -> bool:
+    """Whether a target value is the one `inputs.positive_label` names, compared as text (a YAML `yes` arrives
+    as True: it matches yes/true/y/on, whatever the case)."""
+    text = str(value).strip()
+    if isinstance(positive, bool):
+        return text.lower() in (YAML_TRUE if positive else YAML_FALSE)
+    if text == str(positive):
+        return True
+    try:
+        return float(text) == float(positive)
+    except ValueError:
+        return False
+
+
+def label_codes(
+    y: pd.Series, positive: str | int | bool | None, negative: str | None = None
+) -> tuple[pd.Series, list[str]]:
+    """The target as 1.0/0.0 (NaN where missing), and the values that are not a binary label's: without
+    `positive`, anything but 0/1 (or true/false); with it, every value but the positive one and one other (the
+    `negative` the training snapshot holds, when known)."""
+    known = y.dropna()
+    distinct = pd.unique(known)
+    if positive is None:
+        text = {v: str(v).strip().lower() for v in distinct}
+        codes = {v: float(t in ONE) for v, t in text.items() if t in ONE or t in ZERO}
+        bad = [v for v in distinct if v not in codes]
+    else:
+        codes = {v: 1.0 for v in distinct if is_positive(v, positive)}
+        others = sorted((v for v in distinct if v not in codes), key=str)
+        if negative is not None:
+            bad = [v for v in others if str(v).strip() != negative]
+        else:
+            bad = others if len(others) > 1 else []
+        codes |= {v: 0.0 for v in others}
+    return y.map(codes).astype("float64"), sorted(map(str, bad))
+
+
+def binary_target(df: pd.DataFrame, inputs: Inputs, path: Path) -> pd.Series:
+    """The target as 0/1 for fitting and scoring. glassbox judges binary classifiers: missing or other values
+    are the data layer's fail (target_values) before any stage gets here; reached anyway, an input error."""
+    target = inputs.target
+    codes, bad = label_codes(df[target], inputs.positive_label)
+    if bad:
+        raise ConfigError(f"{path}: column {target!r} (target) must be binary, found values {bad[:5]}")
+    if codes.isna().any():
+        raise ConfigError(f"{path}: column {target!r} (target) has {int(codes.isna().sum())} missing values")
+    return codes.astype(int)
 
 
 def load_inputs(inputs: Inputs, which: tuple[str, ...] = ("train", "test", "current")) -> dict[str, pd.DataFrame]:
@@ -70,7 +113,7 @@ def load_inputs(inputs: Inputs, which: tuple[str, ...] = ("train", "test", "curr
     frames: dict[str, pd.DataFrame] = {}
     for name in which:
         path = inputs.files()[name]
-        df = read_frame(path)
+        df = read_frame(path, inputs.delimiter)
         needed = [c for c in (inputs.id, inputs.timestamp) if c]
         if name != "current":
             needed.append(inputs.target)

@@ -11,14 +11,13 @@ a note never marks the next registered model as built from a dirty tree.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from tasks.atomic import write_text
 from tasks.errors import ConfigError
 
 JOURNAL_DIR = "journal"
@@ -54,11 +53,7 @@ class Entry(BaseModel):
 
 def _write(path: Path, entry: Entry) -> None:
     """Atomically: a reader (or a killed run) never leaves half an entry."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(entry.model_dump_json(indent=2) + "\n")
-    os.replace(tmp, path)
+    write_text(path, entry.model_dump_json(indent=2) + "\n")
 
 
 def failures_of(report: dict[str, Any]) -> list[Failure]:

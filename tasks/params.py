@@ -61,7 +61,13 @@ class Inputs(_Strict):
     train: Path = Field(description="the training snapshot (CSV or Parquet)")
     test: Path = Field(description="the trusted test set, pinned on day one")
     current: Path = Field(description="the current batch: traffic replayed through the model server")
-    target: str = Field(description="the binary 0/1 label column")
+    target: str = Field(description="the binary label column: 0/1, or two values one of which is positive_label")
+    positive_label: str | int | bool | None = Field(
+        None,
+        description="the target value that means 1 when the target is not 0/1 (e.g. 'yes', '>50K'); every other "
+        "value of a two-valued target is 0. Never guessed: a text target without it is an input error",
+    )
+    delimiter: str = Field(",", min_length=1, max_length=1, description="the field separator of CSV input files")
     timestamp: str | None = Field(None, description="when each row's prediction is made (UTC)")
     id: str | None = Field(None, description="a key naming each row (an entity or event id)")
     features: list[str] | None = Field(None, description="the model's raw inputs (default: every other column)")
@@ -266,10 +272,19 @@ def load_params(path: Path | str = "params.yaml") -> Params:
         raw = yaml.safe_load(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: a folder; expected the params YAML file") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); expected a UTF-8 YAML file"
+        ) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}:{where} not valid YAML ({getattr(e, 'problem', e)})") from None
+        raise ConfigError(
+            f"{path}:{where} not valid YAML ({getattr(e, 'problem', e)}); expected plain YAML (keys, values, lists: "
+            "a tag such as !!python/object is never loaded)"
+        ) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     moved = _moved_key(raw)
@@ -281,8 +296,9 @@ def load_params(path: Path | str = "params.yaml") -> Params:
         err = e.errors()[0]
         key = ".".join(str(p) for p in err["loc"]) or "(top level)"
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        msg = "expected " + msg.removeprefix("Input should be ") if msg.startswith("Input should be ") else msg
         hide = err["type"] in ("extra_forbidden", "missing") or key in SECRET_KEYS
-        got = "" if hide else f" (got {err.get('input')!r})"
+        got = "" if hide else f" (got {repr(err.get('input'))[:80]})"
         more = f" [+{len(e.errors()) - 1} more]" if len(e.errors()) > 1 else ""
         raise ConfigError(f"{path}: {key}: {msg}{got}{more}") from None
     for layer in params.checks:  # the user's own checks import and validate here, before anything runs

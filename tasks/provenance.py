@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -15,6 +16,8 @@ from tasks.journal import JOURNAL_DIR
 if TYPE_CHECKING:
     from tasks.params import Params
 
+
+COMMIT = re.compile(r"[0-9a-f]{7,64}")  # a git object name as `git rev-parse` prints it (SHA-1 or SHA-256)
 
 PACKAGES = (
     "glassbox",
@@ -103,8 +106,9 @@ def collect(params: Params, mlflow_run_id: str | None = None) -> Provenance:
 
 def commits_between(before: str | None, after: str | None, repo: Path) -> list[str] | None:
     """`git log --oneline before..after` in the project's repository; None when either commit is unknown
-    there (another clone, a run outside git)."""
-    if not before or not after or "unknown" in (before, after):
+    there (another clone, a run outside git) or is not a commit hash: the two come from report files (`glassbox
+    diff` reads any two), and a value starting with `-` would be an option to git (`--output=FILE` writes a file)."""
+    if not before or not after or not (COMMIT.fullmatch(before) and COMMIT.fullmatch(after)):
         return None
     try:
         done = subprocess.run(

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tasks.atomic import write_text
 from tasks.changes import changes_lines, changes_since
 from tasks.diagnosis import diagnose
 from tasks.provenance import commits_between
@@ -96,11 +97,11 @@ def build_report(
 
 def write_report(report: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out / "report.md").write_text(to_markdown(report))
-    (out / "report.html").write_text(to_html(report, out))
+    write_text(out / "report.json", json.dumps(report, indent=2) + "\n")
+    write_text(out / "report.md", to_markdown(report))
+    write_text(out / "report.html", to_html(report, out))
     if report["status"] != "failed":
-        (out / LAST_GOOD).write_text(json.dumps(report, indent=2) + "\n")
+        write_text(out / LAST_GOOD, json.dumps(report, indent=2) + "\n")
 
 
 _ICON = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skipped": "SKIP"}

@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tasks.atomic import write_text
+
 
 class Severity(StrEnum):
     """Ordered: info < warn < fail, so `max(...)` of severities is the worst one."""
@@ -117,8 +119,7 @@ class StageResult(BaseModel):
         return next((f for f in self.findings if f.severity is Severity.fail), None)
 
     def write(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.model_dump_json(indent=2) + "\n")
+        write_text(path, self.model_dump_json(indent=2) + "\n")
 
     @classmethod
     def read(cls, path: Path) -> StageResult:

@@ -9,6 +9,7 @@ gating.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import time
 import traceback
@@ -21,11 +22,13 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from tasks import column_evidence, gates, journal, tracking
+from tasks.atomic import write_text
 from tasks.changes import flat
 from tasks.context import StageContext
 from tasks.errors import ConfigError
 from tasks.params import STAGES, Params
 from tasks.provenance import Provenance, collect
+from tasks.redact import recordable_params
 from tasks.registry import stage_function
 from tasks.report import build_report, write_report
 from tasks.result import Finding, Severity, StageResult, verdict_of
@@ -42,7 +45,7 @@ class PipelineRun(BaseModel):
 
     def save(self, out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "run.json").write_text(self.model_dump_json(indent=2) + "\n")
+        write_text(out / "run.json", self.model_dump_json(indent=2) + "\n")
 
     @classmethod
     def load(cls, out: Path) -> PipelineRun | None:
@@ -55,9 +58,16 @@ class PipelineRun(BaseModel):
             return None
 
 
+def _close_orphans(params: Params, keep: str | None = None) -> None:
+    """What a killed run left RUNNING in MLflow, closed by the next one (the project lock is held)."""
+    for line in tracking.close_orphans(params.tracking, keep):
+        logging.getLogger("glassbox").warning(line)
+
+
 def _new_run(params: Params, out: Path) -> PipelineRun:
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     prov = collect(params)
+    _close_orphans(params)
     mlflow_id = tracking.start_parent(params.tracking, f"glassbox-{run_id}", prov)
     run = PipelineRun(
         run_id=run_id,
@@ -83,6 +93,7 @@ def attach_run(params: Params, out: Path, stage: str) -> PipelineRun:
     later = set(STAGES[STAGES.index(stage) :])
     if run is None or later & set(run.stages) or run.provenance.params_sha256 != params.sha256():
         return _new_run(params, out)
+    _close_orphans(params, keep=run.mlflow_run_id)  # a stage of this pipeline killed before: its run is closed
     return run
 
 
@@ -137,7 +148,7 @@ def execute_stage(name: str, params: Params, out: Path, run: PipelineRun) -> Sta
         # Outside the stage folder: dvc.yaml declares both, and DVC outputs must not overlap.
         metrics_file = out / "metrics" / f"{name}.json"
         metrics_file.parent.mkdir(exist_ok=True)
-        metrics_file.write_text(json.dumps(result.metrics, indent=2, sort_keys=True) + "\n")
+        write_text(metrics_file, json.dumps(result.metrics, indent=2, sort_keys=True) + "\n")
         tracking.log_stage_evidence(mlflow_id, stage_dir, result.metrics, result.verdict.value)
     run.stages.append(name)
     run.save(out)
@@ -168,7 +179,7 @@ def report_run(params: Params, out: Path, run: PipelineRun, error: str | None = 
         stages,
         out,
         error=error,
-        params=flat(params.model_dump(mode="json")),
+        params=flat(recordable_params(params.model_dump(mode="json"))),
         column_stats=column_evidence.column_stats(frames) if over else None,
         repo=params.root,
     )

@@ -45,6 +45,46 @@ def configure(tracking: Tracking) -> None:
     mlflow.set_experiment(tracking.experiment)
 
 
+def close_orphans(tracking: Tracking, keep: str | None = None) -> list[str]:
+    """Mark KILLED the glassbox runs a killed process left RUNNING, each parent tagged with the stage it died in.
+    Called with the project lock held, so no live run of this project is RUNNING but `keep` (the parent a `dvc
+    repro` stage joins); a user's own runs in the experiment (no glassbox tags) are left alone. Returns one line
+    per parent closed."""
+    import mlflow
+
+    configure(tracking)
+    client = mlflow.MlflowClient()
+    exp = client.get_experiment_by_name(tracking.experiment)
+    running = client.search_runs([exp.experiment_id], "attributes.status = 'RUNNING'", max_results=1000)
+    ours = [
+        r
+        for r in running
+        if r.info.run_id != keep and ("glassbox.stage" in r.data.tags or r.info.run_name.startswith("glassbox-"))
+    ]
+    closed = []
+    for r in sorted(ours, key=lambda r: "glassbox.stage" in r.data.tags):  # parents first: their children tell
+        if "glassbox.stage" not in r.data.tags:
+            stage, when = _last_stage(client, exp.experiment_id, r.info.run_id)
+            client.set_tag(r.info.run_id, "glassbox.status", "killed")
+            client.set_tag(r.info.run_id, "glassbox.killed_in", stage)
+            closed.append(f"MLflow run {r.info.run_id} ({r.info.run_name}) was left RUNNING: {when}")
+        client.set_terminated(r.info.run_id, "KILLED")
+    return closed
+
+
+def _last_stage(client: Any, experiment_id: str, parent: str) -> tuple[str, str]:
+    """The stage a killed pipeline run died in (its last stage run, still RUNNING) or just after (finished), and
+    that in words; ('none', ...) when it had started none."""
+    children = client.search_runs(
+        [experiment_id], f"tags.mlflow.parentRunId = '{parent}'", order_by=["attributes.start_time DESC"]
+    )
+    staged = [c for c in children if "glassbox.stage" in c.data.tags]
+    if not staged:
+        return "none", "killed before its first stage"
+    stage = staged[0].data.tags["glassbox.stage"]
+    return stage, f"killed in {stage}" if staged[0].info.status == "RUNNING" else f"killed after {stage}"
+
+
 def start_parent(tracking: Tracking, run_name: str, provenance: Provenance) -> str:
     import mlflow
 

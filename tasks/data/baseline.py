@@ -109,7 +109,7 @@ def _profile(params: ProjectParams, train: Any, features: list[str]) -> tuple[di
     from tasks.data.target_logic_changed import build_profile
 
     inputs, p = params.inputs, params.data
-    y = binary_labels(train, inputs.target)
+    y = binary_labels(train, inputs.target, inputs.positive_label)
     if y is None:
         return None, f"no label profile: `{inputs.target}` is not a 0/1 label"
     labelled = labelled_sample(train, y, p.sample_rows, p.seed)
@@ -153,7 +153,7 @@ def write_baseline(params: ProjectParams, source: Path, force: bool = False) -> 
             f"from {source}"
         )
     todo = list(SUITES) if force else [n for n in SUITES if n not in present]
-    train = read_frame(source)
+    train = read_frame(source, inputs.delimiter)
     require_columns(train, [c for c in (inputs.target, inputs.id, inputs.timestamp) if c], source, "named in inputs")
     if inputs.features is not None:
         require_columns(train, list(inputs.features), source, "feature")

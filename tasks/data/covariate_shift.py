@@ -21,7 +21,8 @@ import pandas as pd
 from pydantic import Field
 
 from tasks import checks
-from tasks.columns import finite, is_datetime, is_numeric, metric_key, normalization
+from tasks.columns import as_number, finite, is_datetime, is_numeric, metric_key, normalization
+from tasks.data.row_count import judgeable
 from tasks.data.stats import sample
 from tasks.drift import measure_drift
 from tasks.limits import Limit, Share
@@ -73,6 +74,7 @@ class Shift:
 class Measurement(checks.Measurement):
     shifts: tuple[Shift, ...]
     identifiers: dict[str, float] = field(default_factory=dict)  # column -> share of distinct training values
+    too_few: dict[str, int] = field(default_factory=dict)  # batch -> its rows, too few to compare (row_count's)
 
     def metrics(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -90,7 +92,7 @@ def prepared_batch(
     out = pd.DataFrame(index=batch.index)
     touched: dict[str, float] = {}
     for c in numeric:
-        values = pd.to_numeric(batch[c], errors="coerce").astype("float64")
+        values = as_number(batch[c])  # inf and overflowing values are non_finite's: missing here
         known = finite(train[c])
         if known.empty:
             out[c] = values
@@ -128,6 +130,7 @@ def shift_of(
     numeric = [c for c in numeric if c in batch.columns and is_numeric(batch[c]) and c in reference.columns]
     categorical = [c for c in categorical if c in batch.columns and c in reference.columns]
     current, touched = prepared_batch(train, batch, numeric, categorical)
+    reference = reference.assign(**{c: as_number(reference[c]) for c in numeric})
     thresholds = {c: _warn_level(p.numeric) for c in numeric} | {c: _warn_level(p.categorical) for c in categorical}
     drift = measure_drift(reference, current, numeric, categorical, thresholds)
     scores = []
@@ -162,8 +165,10 @@ def measure(x: DataInputs, p: Params) -> Measurement:
         tuple(
             shift_of(reference, x.train, frame, name, numeric, categorical, p, x.normalization_tolerance)
             for name, frame in x.batches.items()
+            if judgeable(len(frame), x)
         ),
         ids,
+        {name: len(frame) for name, frame in x.batches.items() if not judgeable(len(frame), x)},
     )
 
 
@@ -176,6 +181,10 @@ def judge(m: Measurement, p: Params) -> list[Finding]:
     """One finding per batch: every feature whose shift reaches its warn limit, worst first, with the statistic
     and its size (info naming the closest one when none does)."""
     found = [_judged(s, p) for s in m.shifts]
+    found += [
+        Finding(severity=Severity.info, message=f"{name}: {rows} rows, too few to compare (row_count): not judged")
+        for name, rows in m.too_few.items()
+    ]
     if m.identifiers:
         shown = ", ".join(f"`{c}` ({v:.0%} distinct)" for c, v in m.identifiers.items())
         found.append(

@@ -87,3 +87,5 @@ class DataInputs:
     drift_reference_rows: int = 50_000
     seed: int = 0
     normalization_tolerance: float = 0.1
+    positive_label: str | int | bool | None = None  # the target value that means 1, when it is not 0/1
+    min_rows: float | None = None  # a batch with fewer rows is row_count's fail; distributions leave it unjudged

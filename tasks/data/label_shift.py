@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from tasks import checks
+from tasks.data.row_count import judgeable
 from tasks.data.stats import cohen_h
 from tasks.limits import Limit, judged
 from tasks.result import Finding, Severity
@@ -56,8 +57,8 @@ def measure(x: DataInputs, p: Params) -> Measurement:
     priors = []
     for name in x.batches:
         y = x.batch_labels.get(name)
-        if y is None or y.empty:
-            priors.append(Priors(name, before, len(x.labels)))
+        if y is None or y.empty or not judgeable(len(y), x):  # too few labels: row_count's
+            priors.append(Priors(name, before, len(x.labels), rows=0 if y is None else len(y)))
         else:
             priors.append(Priors(name, before, len(x.labels), float(y.mean()), len(y)))
     return Measurement(x.target, True, tuple(priors))
@@ -70,10 +71,11 @@ def judge(m: Measurement, p: Params) -> list[Finding]:
     findings = []
     for pr in m.priors:
         if pr.rate is None or pr.h is None:
+            why = f"{pr.rows} labelled rows, too few to compare" if pr.rows else f"no 0/1 `{m.target}` labels"
             findings.append(
                 Finding(
                     severity=Severity.info,
-                    message=f"{pr.batch}: no 0/1 `{m.target}` labels: class priors not compared",
+                    message=f"{pr.batch}: {why}: class priors not compared",
                     evidence={"batch": pr.batch},
                 )
             )

@@ -16,8 +16,10 @@ A storage-only difference is reported as info.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
+
+import pandas as pd
 
 from tasks import checks
 from tasks.data.outcomes import COLUMN_TYPE, LOGICAL, TABLE_COLUMNS, Outcome, Validation, error_finding, logical_view
@@ -73,6 +75,8 @@ class Shape:
 @dataclass(frozen=True)
 class Measurement(checks.Measurement):
     shapes: tuple[Shape, ...]
+    # (batch, column) -> a few of a retyped column's values that are not of training's type
+    examples: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
 
     def metrics(self) -> dict[str, float]:
         return {f"{s.batch}.problems": float(sum(p.kind != "stored" for p in s.problems)) for s in self.shapes}
@@ -133,10 +137,29 @@ def shape_of(v: Validation) -> Shape:
 
 
 def measure(x: DataInputs, p: checks.NoParams) -> Measurement:
-    """The shape of each batch in the logical view of its types (GX's storage verdict where it holds)."""
-    return Measurement(
-        shapes=tuple(shape_of(logical_view(v, x.batches.get(v.batch), x.train)) for v in x.validations.values())
-    )
+    """The shape of each batch in the logical view of its types (GX's storage verdict where it holds), and a few
+    values of each retyped column that training's type cannot hold."""
+    shapes = tuple(shape_of(logical_view(v, x.batches.get(v.batch), x.train)) for v in x.validations.values())
+    examples = {
+        (s.batch, c): odd_values(x.batches[s.batch][c], x.train[c])
+        for s in shapes
+        for c in s.retyped
+        if s.batch in x.batches and c in x.batches[s.batch] and c in x.train
+    }
+    return Measurement(shapes=shapes, examples=examples)
+
+
+def odd_values(batch: pd.Series, train: pd.Series, limit: int = 3) -> tuple[str, ...]:
+    """Values of a batch column that training's type cannot hold: text where training had numbers, decimals
+    where it had integers (as written, cut to 40 characters)."""
+    known = batch.dropna()
+    if not pd.api.types.is_numeric_dtype(train) or pd.api.types.is_bool_dtype(train):
+        return ()
+    numbers = pd.to_numeric(known, errors="coerce")
+    odd = known[numbers.isna()]
+    if odd.empty and pd.api.types.is_integer_dtype(train):
+        odd = known[(numbers % 1).fillna(0) != 0]
+    return tuple(str(v)[:40] for v in pd.unique(odd)[:limit])
 
 
 def judge(m: Measurement, p: checks.NoParams) -> list[Finding]:
@@ -181,28 +204,45 @@ def judge(m: Measurement, p: checks.NoParams) -> list[Finding]:
                     )
                 )
             elif pr.kind == "added":
-                findings.append(
-                    Finding(
-                        severity=pr.severity,
-                        message=f"{s.batch}: column {pr.column!r} was added (expected: not in training, found: "
-                        "present)",
-                        columns=[pr.column],
-                        evidence=evidence,
-                    )
-                )
+                continue  # one finding for all of a batch's added columns, below
             else:
+                odd = m.examples.get((s.batch, pr.column))
+                values = f"; values like {', '.join(repr(v) for v in odd)}" if odd else ""
                 findings.append(
                     Finding(
                         severity=pr.severity,
                         message=f"{s.batch}: column {pr.column!r} changed type (expected {pr.expected}, found "
-                        f"{pr.found})",
+                        f"{pr.found}){values}",
                         columns=[pr.column],
                         evidence={
                             "batch": s.batch,
                             "suite": pr.suite,
                             "expected_type": pr.expected,
                             "found_type": pr.found,
+                            "values": list(odd or ()),
                         },
                     )
                 )
+        if s.added:
+            findings.append(_added(s, evidence))
     return findings
+
+
+def _added(s: Shape, evidence: dict) -> Finding:
+    """Columns the batch has and training had not: the model never reads them (its features are training's), so
+    an extra column is info; more extra columns than the baseline's own is another table, a warning. A renamed
+    column is also a missing one, which fails above."""
+    added = sorted(s.added)
+    many = len(added) > len(s.expected)
+    shown = ", ".join(repr(c) for c in added[:5]) + (f" and {len(added) - 5} more" if len(added) > 5 else "")
+    tail = (
+        f": more than the {len(s.expected)} columns of the baseline: is this the file meant?"
+        if many
+        else ": not read by the model"
+    )
+    return Finding(
+        severity=Severity.warn if many else Severity.info,
+        message=f"{s.batch}: {len(added)} column{'s' if len(added) > 1 else ''} not in training ({shown}){tail}",
+        columns=added[:20],
+        evidence=evidence | {"added": added[:200]},
+    )

@@ -74,7 +74,7 @@ def validate_batch(
 def run(ctx: StageContext) -> StageOutput:
     inputs, p = ctx.params.inputs, ctx.params.data
     train = load_inputs(inputs, ("train",))["train"]
-    batches = {batch: read_frame(inputs.files()[batch]) for batch in BATCHES}
+    batches = {batch: read_frame(inputs.files()[batch], inputs.delimiter) for batch in BATCHES}
     train_md5 = file_md5(inputs.train)
 
     # The baseline is read, never judged against what this run builds; only a first run writes it (bootstrap).
@@ -109,8 +109,10 @@ def run(ctx: StageContext) -> StageOutput:
         features=features,
         categorical=categorical,
         numeric=[c for c in features if c not in categorical and c not in text and is_numeric(train[c])],
-        labels=binary_labels(train, inputs.target),
-        batch_labels={name: binary_labels(frame, inputs.target) for name, frame in batches.items()},
+        labels=binary_labels(train, inputs.target, inputs.positive_label),
+        batch_labels={
+            name: binary_labels(frame, inputs.target, inputs.positive_label) for name, frame in batches.items()
+        },
         files=dict(inputs.files()),
         pinned=dict(inputs.pins),
         train_md5=train_md5,
@@ -120,6 +122,8 @@ def run(ctx: StageContext) -> StageOutput:
         drift_reference_rows=p.drift_reference_rows,
         seed=p.seed,
         normalization_tolerance=ctx.params.features.normalization_skew.tolerance,
+        positive_label=inputs.positive_label,
+        min_rows=p.row_count.rows.fail,
     )
     checked = ctx.run_checks(CHECKS, x)
     metrics = {f"{name}.rows": float(len(frame)) for name, frame in (("train", train), *batches.items())}

@@ -25,13 +25,16 @@ def expit(x: float | np.ndarray) -> float | np.ndarray:
     return 1 / (1 + np.exp(-x))
 
 
-def binary_labels(df: pd.DataFrame, target: str) -> pd.Series | None:
-    """The target as 0/1 over the rows that have one, or None when the column is absent or not 0/1 (the
-    GX target suite reports what is wrong with it; label checks then have nothing to measure)."""
+def binary_labels(df: pd.DataFrame, target: str, positive: str | int | bool | None = None) -> pd.Series | None:
+    """The target as 0/1 over the rows that have one, or None when the column is absent or not a binary label
+    (target_values says what is wrong with it; label checks then have nothing to measure)."""
+    from tasks.frames import label_codes
+
     if target not in df.columns:
         return None
-    y = df[target].dropna()
-    if y.empty or not pd.api.types.is_numeric_dtype(y) or not set(pd.unique(y)) <= {0, 1}:
+    codes, bad = label_codes(df[target], positive)
+    y = codes.dropna()
+    if y.empty or bad:
         return None
     return y.astype("int64")
 

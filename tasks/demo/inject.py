@@ -196,7 +196,7 @@ def _champion_registry(frames: dict[str, pd.DataFrame], project: Params, faulty_
     categorical = categorical_columns(inputs, train, features)
     text = [c for c in features if c in inputs.text]
     numeric = [c for c in features if c not in categorical and c not in text]
-    y = binary_target(train, inputs.target, inputs.train).to_numpy()
+    y = binary_target(train, inputs, inputs.train).to_numpy()
     fit, val = validation_split(train, inputs.timestamp, project.training.validation_fraction, project.model.seed)
     registry = client(faulty.tracking.uri)
     name, alias = faulty.tracking.registered_model, faulty.deployment.alias

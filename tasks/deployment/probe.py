@@ -64,7 +64,8 @@ class StallMeter:
 
 
 def timed(server: Server, row: pd.DataFrame, timeout_s: float) -> float:
-    """One request's latency in ms, NaN when it got no answer."""
+    """One request's latency in ms, NaN when the server refused it (a model server that stopped answering raises
+    ServerFailure instead, ending the probe)."""
     answer = server.invoke(row, timeout_s=timeout_s)
     return float(answer.latency_ms) if answer.ok else float("nan")
 

@@ -3,7 +3,9 @@ version beside the champion (the version holding the alias), prove the served ve
 both side by side, try the rollback target, and move the alias only when no check failed.
 
 Promoted if and only if the stage has no failing finding: a failing check leaves the alias where it was. A gate
-before this stage that did not pass (tasks.gates.promotion_blockers) means nothing is registered at all.
+before this stage that did not pass (tasks.gates.promotion_blockers) means nothing is registered at all. A model
+server that exits, never comes up or stops answering (the candidate's, or the champion's once it was up) ends the
+serving early with a `model_server` fail finding quoting its log: registered, not promoted.
 """
 
 from __future__ import annotations
@@ -42,7 +44,15 @@ from tasks.frames import load_inputs, require_columns
 from tasks.gates import promotion_blockers
 from tasks.modeling import ModelRef, load_sklearn, positive_scores
 from tasks.result import Finding, Severity, StageOutput
-from tasks.serving.server import ModelServer, launch, positive_class, shared_cpus, stop, wait_ready
+from tasks.serving.server import (
+    ModelServer,
+    ServerFailure,
+    launch,
+    positive_class,
+    shared_cpus,
+    stop,
+    wait_ready,
+)
 
 REGISTERED_FILE = "registered.json"
 SERVER_LOG = "server.log"
@@ -63,12 +73,20 @@ class Servers:
 @contextmanager
 def servers(ctx: StageContext, candidate_uri: str, champion_uri: str | None) -> Iterator[Servers]:
     """Start both servers at once (they load side by side) on the same CPUs, wait for each, stop both on exit.
-    A candidate server that does not start raises (an infrastructure fault to retry); a champion that does not
-    is evidence. Sharing CPUs matters: on a busy machine, two servers of the same model left on CPUs with
-    different run queues answered up to 30% apart; pinned to the same CPU, within a few percent."""
+    A candidate server that does not start raises ServerFailure (the stage's `model_server` verdict); a champion
+    that does not is evidence for broken_rollback. A taken port raises PortInUse (infrastructure). Sharing CPUs
+    matters: on a busy machine, two servers of the same model left on CPUs with different run queues answered up
+    to 30% apart; pinned to the same CPU, within a few percent."""
     s = ctx.params.serving
     cpus = shared_cpus(ctx.params.deployment.server_cpus)
-    common = {"tracking_uri": ctx.params.tracking.uri, "host": s.host, "cpus": cpus, "env": s.env}
+    common = {
+        "tracking_uri": ctx.params.tracking.uri,
+        "host": s.host,
+        "cpus": cpus,
+        "env": s.env,
+        "request_retries": s.request_retries,
+        "retry_wait_s": s.retry_wait_s,
+    }
     with ExitStack() as stack:
         cand = launch(candidate_uri, log_path=ctx.dir / SERVER_LOG, **common)
         stack.callback(stop, cand)
@@ -82,7 +100,7 @@ def servers(ctx: StageContext, candidate_uri: str, champion_uri: str | None) -> 
             try:
                 wait_ready(champ, s.startup_timeout_s)
                 up.champion = champ
-            except RuntimeError as e:
+            except ServerFailure as e:
                 up.champion_error = str(e)[:ERROR_CHARS]
         yield up
 
@@ -280,18 +298,20 @@ def run(ctx: StageContext) -> StageOutput:
     )
     record.update(version=registered.version, previous_version=previous, tags=registered.tags)
 
-    x, startup = prepare(ctx, ref, X, registered, previous, registry, recorded, traffic)
-    checked = ctx.run_checks(CHECKS, x)
-    record["fingerprint"] = fingerprint_record(checked.measurements.get("wrong_model_deployed"))
-    findings = [*gates, *checked.findings]
+    try:
+        x, startup = prepare(ctx, ref, X, registered, previous, registry, recorded, traffic)
+    except ServerFailure as e:  # nothing left to judge the served versions by: the failure is the verdict
+        findings, judged, extra = [*gates, e.finding()], {}, []
+    else:
+        checked = ctx.run_checks(CHECKS, x)
+        record["fingerprint"] = fingerprint_record(checked.measurements.get("wrong_model_deployed"))
+        findings, judged, extra = [*gates, *checked.findings], {**startup, **checked.metrics}, checked.artifacts
     moved, record["promoted"] = promotion(registry, registered, alias, previous, findings)
     findings.append(moved)
     # The registry itself says why a version exists without the alias.
     registry.set_model_version_tag(name, registered.version, "glassbox_promoted", str(record["promoted"]).lower())
     write_registered(ctx, record)
 
-    metrics = {"registered_version": float(registered.version), "promoted": float(record["promoted"]), **startup}
+    metrics = {"registered_version": float(registered.version), "promoted": float(record["promoted"]), **judged}
     artifacts = [REGISTERED_FILE, SERVER_LOG] + ([CHAMPION_LOG] if previous is not None else [])
-    return StageOutput(
-        findings=findings, artifacts=[*artifacts, *checked.artifacts], metrics={**metrics, **checked.metrics}
-    )
+    return StageOutput(findings=findings, artifacts=[*artifacts, *extra], metrics=metrics)

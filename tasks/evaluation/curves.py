@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_curve, roc_curve
 
+from tasks.csv_safe import write_csv
 from tasks.evaluation.scoring import labels_at
 
 CALIBRATION_BINS = 10  # equal-width score bins, as MLflow's calibration plot
@@ -64,5 +65,5 @@ def curve_tables(y: np.ndarray, scores: np.ndarray, threshold: float) -> dict[st
 def write_tables(out: Path, tables: dict[str, pd.DataFrame]) -> list[str]:
     out.mkdir(parents=True, exist_ok=True)
     for stem, table in tables.items():
-        table.to_csv(out / f"{stem}.csv", index=False)
+        write_csv(table, out / f"{stem}.csv")
     return [f"{stem}.csv" for stem in tables]

@@ -40,7 +40,7 @@ def _fit_rows(ctx: StageContext) -> tuple[pd.DataFrame | None, np.ndarray | None
     if not Path(p.inputs.train).is_file():
         return None, None, None
     train = load_inputs(p.inputs, ("train",))["train"]
-    y = binary_target(train, p.inputs.target, p.inputs.train).to_numpy()
+    y = binary_target(train, p.inputs, p.inputs.train).to_numpy()
     fit_rows, _ = validation_split(train, p.inputs.timestamp, p.training.validation_fraction, p.model.seed)
     return train, y, fit_rows
 
@@ -53,7 +53,7 @@ def run(ctx: StageContext) -> StageOutput:
     test = load_inputs(p.inputs, ("test",))["test"]
     train, train_y, fit_rows = _fit_rows(ctx)
     require_columns(test, ref.features, path, "feature the candidate was trained on")
-    y = binary_target(test, p.inputs.target, path).to_numpy()
+    y = binary_target(test, p.inputs, path).to_numpy()
 
     model = load_sklearn(ref.model_uri)
     scores = positive_scores(model, test[ref.features])

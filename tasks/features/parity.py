@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from tasks.errors import ConfigError
+
 
 def as_matrix(features: Any) -> np.ndarray:
     """Dense float matrix of a transform's output (sparse and DataFrame outputs included)."""
@@ -23,14 +25,50 @@ def matrix_sha256(m: np.ndarray) -> str:
     return hashlib.sha256(str(m.shape).encode() + m.tobytes()).hexdigest()
 
 
+# Where a type the preprocessing file names may come from: the libraries a fitted scikit-learn pipeline is made
+# of and glassbox's own code (the demo's model factories). A skops file lists the types it needs; trusting that
+# list as it stands (`get_untrusted_types`) would let a swapped file name any callable (`posix.system`).
+TRUSTED_ROOTS = ("sklearn", "numpy", "scipy", "pandas", "tasks")
+# Submodules of those libraries that run code or read files, never part of a preprocessing.
+REFUSED_PREFIXES = ("numpy.testing", "numpy.f2py", "numpy.distutils", "pandas.io", "scipy.io", "sklearn.datasets")
+
+
+class UntrustedPreprocessor(ConfigError):
+    """A preprocessing file that names a type glassbox does not load: one line, never retried."""
+
+
+def trusted_roots(factory: str | None) -> tuple[str, ...]:
+    """The allowed module roots, plus the top-level package of the model factory params name (the team's own
+    code, trusted as params are: its transformers may be in the preprocessing)."""
+    if not factory:
+        return TRUSTED_ROOTS
+    return (*TRUSTED_ROOTS, factory.split(":", 1)[0].split(".", 1)[0])
+
+
+def refused_types(names: list[str], roots: tuple[str, ...] = TRUSTED_ROOTS) -> list[str]:
+    """The type names (`module.qualname`) outside `roots`, or inside a refused submodule."""
+    return [
+        n
+        for n in names
+        if n.split(".", 1)[0] not in roots or any(n == p or n.startswith(p + ".") for p in REFUSED_PREFIXES)
+    ]
+
+
 def save_preprocessor(pre: Any, path: Path) -> None:
     import skops.io
 
     skops.io.dump(pre, path)
 
 
-def load_preprocessor(path: Path) -> Any:
-    """Load the shipped preprocessing; the types it needs are our own freshly fitted transformers."""
+def load_preprocessor(path: Path, roots: tuple[str, ...] = TRUSTED_ROOTS) -> Any:
+    """Load the shipped preprocessing with skops, trusting only types from `roots` (never pickle); a file that
+    names any other type is refused before anything in it is built (UntrustedPreprocessor, naming them)."""
     import skops.io
 
-    return skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+    needed = skops.io.get_untrusted_types(file=path)
+    refused = refused_types(needed, roots)
+    if refused:
+        raise UntrustedPreprocessor(
+            f"{path}: refused to load: it names types outside {', '.join(roots)}: {', '.join(sorted(refused))}"
+        )
+    return skops.io.load(path, trusted=needed)

@@ -11,7 +11,7 @@ from sklearn.base import clone
 from tasks.context import StageContext
 from tasks.features.checks import CHECKS
 from tasks.features.inputs import BATCHES, FeatureInputs
-from tasks.features.parity import as_matrix, load_preprocessor, matrix_sha256, save_preprocessor
+from tasks.features.parity import as_matrix, load_preprocessor, matrix_sha256, save_preprocessor, trusted_roots
 from tasks.features.timezone_shift import hour_columns, timestamp_columns
 from tasks.features.vocabulary import text_vectorizers, vocabulary_fingerprint
 from tasks.frames import binary_target, categorical_columns, feature_columns, load_inputs
@@ -37,10 +37,10 @@ def run(ctx: StageContext) -> StageOutput:
 
     prepared: dict = {}
     if len(pipe.steps) > 1:
-        pre = clone(pipe[:-1]).fit(train[features], binary_target(train, inputs.target, inputs.train))
+        pre = clone(pipe[:-1]).fit(train[features], binary_target(train, inputs, inputs.train))
         fitted = as_matrix(pre.transform(train[features]))
         save_preprocessor(pre, ctx.dir / PREPROCESSOR)
-        shipped = load_preprocessor(ctx.dir / PREPROCESSOR)
+        shipped = load_preprocessor(ctx.dir / PREPROCESSOR, trusted_roots(ctx.params.model.factory))
         vocabularies = vocabulary_fingerprint(pre)
         prepared = {
             "fitted": fitted,

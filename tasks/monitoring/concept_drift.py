@@ -29,6 +29,7 @@ from tasks.evaluation.scoring import (
 )
 from tasks.evidence import plot_lines
 from tasks.limits import Limit
+from tasks.monitoring.labels import NONE
 from tasks.monitoring.windows import Window, pooled, short
 from tasks.result import Finding, Severity
 
@@ -61,6 +62,7 @@ class Measurement(checks.Measurement):
     trusted_value: float = math.nan
     not_judged: tuple[str, ...] = ()  # windows (or their remainder) with too few labelled rows
     not_measured: str | None = None
+    unlabelled: bool = False  # no feedback is configured or present: labels never arrive in this project
 
     def metrics(self) -> dict[str, float]:
         t = self.table
@@ -134,7 +136,9 @@ def measure(x: MonitoringInputs, p: Params) -> Measurement:
     usable = np.isfinite(y) & np.isfinite(s)
     if not usable.any():
         return Measurement(
-            **base, not_measured=f"no labels have arrived for served requests (feedback: {x.labels_from})"
+            **base,
+            not_measured=f"no labels have arrived for served requests (feedback: {x.labels_from})",
+            unlabelled=x.labels_from == NONE,
         )
     labelled = [Window(w.first, w.last, w.rows[usable[w.rows]]) for w in x.days]
 
@@ -160,9 +164,11 @@ def measure(x: MonitoringInputs, p: Params) -> Measurement:
 
 def judge(m: Measurement, p: Params) -> list[Finding]:
     """A finding per window whose skill lost at its bound is beyond the limit (metric on the window, at most,
-    vs the trusted test set); a warning when nothing could be judged; an info summary."""
+    vs the trusted test set); a warning when nothing could be judged (info when the project has no feedback at
+    all: unlabelled traffic is a setting, not a fault); an info summary."""
     if m.not_measured:
-        return [Finding(severity=Severity.warn, message=f"concept drift not measured: {m.not_measured}")]
+        severity = Severity.info if m.unlabelled else Severity.warn
+        return [Finding(severity=severity, message=f"concept drift not measured: {m.not_measured}")]
     t = m.table
     if t.empty:
         return [

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from tasks.errors import ConfigError
-from tasks.frames import read_frame
+from tasks.frames import label_codes, read_frame
 from tasks.monitoring.store import REQUEST_ID, row_hash
 
 if TYPE_CHECKING:
@@ -24,17 +24,11 @@ if TYPE_CHECKING:
 NONE = "none"
 
 
-def _binary(values: pd.Series, path: Path, target: str) -> pd.Series:
-    known = values.dropna()
-    bad = sorted({str(v) for v in pd.unique(known)} - {"0", "1", "0.0", "1.0", "True", "False"})
-    if bad:
-        raise ConfigError(f"{path}: column {target!r} (target) must be binary 0/1, found values {bad[:5]}")
-    return values.map(lambda v: float(v) if pd.notna(v) else float("nan")).astype("float64")
-
-
-def _keyed(df: pd.DataFrame, key: str, target: str, path: Path) -> pd.Series:
+def _keyed(df: pd.DataFrame, key: str, inputs: Inputs, path: Path) -> pd.Series:
     """The label per request id (the last row of a repeated id wins: a corrected label replaces the first)."""
-    labels = _binary(df[target], path, target)
+    labels, bad = label_codes(df[inputs.target], inputs.positive_label)
+    if bad:
+        raise ConfigError(f"{path}: column {inputs.target!r} (target) must be binary, found values {bad[:5]}")
     keys = df[key].astype("string").astype(object)
     table = pd.Series(labels.to_numpy(), index=keys.to_numpy())
     return table[~table.index.duplicated(keep="last")]
@@ -45,7 +39,7 @@ def feedback(inputs: Inputs, features: list[str]) -> tuple[pd.Series | None, str
     target = inputs.target
     if inputs.labels is not None:
         path = Path(inputs.labels)
-        df = read_frame(path)
+        df = read_frame(path, inputs.delimiter)
         key = REQUEST_ID if REQUEST_ID in df.columns else inputs.id
         if key is None or key not in df.columns:
             raise ConfigError(
@@ -54,15 +48,15 @@ def feedback(inputs: Inputs, features: list[str]) -> tuple[pd.Series | None, str
             )
         if target not in df.columns:
             raise ConfigError(f"{path}: column {target!r} (target) not found; columns are {list(df.columns)[:20]}")
-        return _keyed(df, key, target, path), str(path)
-    current = read_frame(Path(inputs.current))
+        return _keyed(df, key, inputs, path), str(path)
+    current = read_frame(Path(inputs.current), inputs.delimiter)
     if target not in current.columns:
         return None, NONE
     if inputs.id and inputs.id in current.columns:
-        return _keyed(current, inputs.id, target, Path(inputs.current)), str(inputs.current)
+        return _keyed(current, inputs.id, inputs, Path(inputs.current)), str(inputs.current)
     raw = [c for c in dict.fromkeys([*(c for c in (inputs.timestamp,) if c), *features]) if c in current.columns]
     keyed = current.assign(**{REQUEST_ID: row_hash(current[raw])})
-    return _keyed(keyed, REQUEST_ID, target, Path(inputs.current)), str(inputs.current)
+    return _keyed(keyed, REQUEST_ID, inputs, Path(inputs.current)), str(inputs.current)
 
 
 def join(requests: pd.DataFrame, labels: pd.Series | None) -> pd.Series:

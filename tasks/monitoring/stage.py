@@ -168,7 +168,7 @@ def run(ctx: StageContext) -> StageOutput:
         window_drift=window_drift,
         no_windows=no_windows,
         labels_from=labels_from,
-        train_label_rate=float(binary_target(train, p.inputs.target, p.inputs.train).mean()),
+        train_label_rate=float(binary_target(train, p.inputs, p.inputs.train).mean()),
         trusted=trusted_score(ctx.of("evaluation")),
     )
     checked = ctx.run_checks(CHECKS, x)

@@ -29,9 +29,23 @@ class Settings(CheckParams):
     port: Annotated[int, Field(ge=1, le=65535)] | None = Field(None, description="the server's port (null: a free one)")
     batch_rows: Annotated[int, Field(ge=1, le=100_000)] = Field(500, description="rows per /invocations request")
     startup_timeout_s: Annotated[float, Field(gt=0)] = Field(
-        120.0, description="seconds the server may take to answer /ping"
+        120.0,
+        description="seconds the server may take to answer /ping; a server not up by then, or exiting first, fails "
+        "the stage (model_server) with the end of its log",
     )
-    request_timeout_s: Annotated[float, Field(gt=0)] = Field(60.0, description="seconds one request may take")
+    request_timeout_s: Annotated[float, Field(gt=0)] = Field(
+        60.0,
+        description="seconds one request may take; a request unanswered by then fails the stage (model_server): "
+        "the server is hung and is not asked again",
+    )
+    request_retries: Annotated[int, Field(ge=0, le=10)] = Field(
+        2,
+        description="attempts after the first for a request that got no connection while the server process still "
+        "runs; a server that exited or timed out is not retried",
+    )
+    retry_wait_s: Annotated[float, Field(gt=0, le=60)] = Field(
+        1.0, description="seconds between those attempts (cut short when the server process exits)"
+    )
     env: dict[str, str] = Field(
         default_factory=dict,
         description="environment variables every model server starts with, on top of glassbox's own (thread "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -25,16 +26,25 @@ import numpy as np
 import pandas as pd
 import requests
 
+from tasks.result import Finding, Severity
+
 # Telemetry off; no download progress bars filling the server log.
 SERVER_ENV = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "DO_NOT_TRACK": "1",
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
 }
+# The only address a model server listens on: the served model answers anyone who can reach it.
+LOCALHOST = "127.0.0.1"
 STOP_GRACE_S = 5.0  # after SIGTERM, before SIGKILL
 READY_POLL_TIMEOUT_S = 5.0  # one /ping while waiting for the server (the whole wait is `startup_timeout_s`)
 READY_POLL_INTERVAL_S = 0.2
 REASON_CHARS = 500
+LAST_LINE_CHARS = 200  # of the server log's last line, quoted in a failure's message
+SERVER_CHECK = "model_server"  # the finding a stage returns when its model server stopped serving
+# uvicorn's words when another process holds the port ("[Errno 98] error while attempting to bind on address").
+PORT_CLASH = re.compile(r"address already in use", re.IGNORECASE)
+ERRNO_TEXT = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")  # "[Errno 111] Connection refused" inside urllib3's message
 # One uvicorn worker: glassbox sends its requests one at a time, and a second worker still loading the model
 # after the first answers /ping competes for the CPU with the requests being timed (on a 2-core machine it
 # made one of two servers of the same model 30% slower in its first few hundred requests).
@@ -74,7 +84,9 @@ class Answer:
 
 @dataclass
 class ModelServer:
-    """A running `mlflow models serve`: where it listens, what it serves, how long it took to start."""
+    """A running `mlflow models serve`: where it listens, what it serves, how long it took to start, how many
+    requests it answered; `request_retries` and `retry_wait_s` bound the attempts of a request that gets no
+    connection."""
 
     model_uri: str
     url: str
@@ -83,9 +95,48 @@ class ModelServer:
     startup_s: float = 0.0
     started: float = 0.0  # time.perf_counter() at launch
     session: requests.Session = field(default_factory=requests.Session)
+    request_retries: int = 2
+    retry_wait_s: float = 1.0
+    answered: int = 0
 
     def invoke(self, frame: pd.DataFrame, timeout_s: float) -> Answer:
-        return invoke(self.url, frame, timeout_s=timeout_s, session=self.session)
+        """POST one frame. Any HTTP answer, error statuses included, is data for the checks; no answer is the
+        server's failure (ServerFailure). Only a failed connection with the process still running is tried
+        again (`request_retries` times, `retry_wait_s` apart: a worker restarting, a full accept queue); a process
+        that exited is not, nor a request past `timeout_s` (a hung server would hold every retry as long)."""
+        attempts = self.request_retries + 1
+        error: requests.RequestException | None = None
+        for attempt in range(attempts):
+            if attempt:
+                self._raise_if_exited(wait_s=self.retry_wait_s)
+            try:
+                answer = send(self.url, frame, timeout_s=timeout_s, session=self.session)
+            except requests.ConnectionError as e:  # refused, reset, or no connection in time (ConnectTimeout)
+                error = e
+            except requests.Timeout:
+                self._raise_if_exited()
+                raise ServerFailure(
+                    self, f"did not answer a request within {timeout_s:g} s (process still running)", kind="timeout"
+                ) from None
+            except requests.RequestException as e:  # the connection broke mid-answer
+                error = e
+            else:
+                self.answered += 1
+                return answer
+            self._raise_if_exited()
+        raise ServerFailure(
+            self,
+            f"could not be reached after {attempts} attempts {self.retry_wait_s:g} s apart (process still running): "
+            f"{why_no_connection(error)}",
+            kind="unreachable",
+        )
+
+    def _raise_if_exited(self, wait_s: float = 0.0) -> None:
+        """ServerFailure if the process has exited, or exits within `wait_s` (the wait ends when it does)."""
+        code = exited_within(self.process, wait_s)
+        if code is not None:
+            when = f"after {self.answered} answered request{'' if self.answered == 1 else 's'}"
+            raise ServerFailure(self, f"exited with code {exit_text(code)} {when}", kind="exited", exit_code=code)
 
     def ping(self, timeout_s: float) -> float:
         """Milliseconds /ping took on the same connection as the requests (NaN when it did not answer 200):
@@ -96,6 +147,64 @@ class ModelServer:
         except requests.RequestException:
             ok = False
         return (time.perf_counter() - start) * 1000 if ok else float("nan")
+
+
+class ServerFailure(RuntimeError):
+    """The model server stopped serving: it exited (before /ping or mid-replay), did not answer /ping within the
+    startup timeout, left a request unanswered past the request timeout, or could not be reached while its
+    process ran. A verdict on serving, reported as a `model_server` fail finding and not retried: a model the
+    server cannot load, or that takes the server down, is what this layer exists to catch, and starting it again
+    gives the same answer (a server slower to start than `startup_timeout_s` is judged too: that budget is a
+    deployment's readiness probe). A port another process holds is the machine's fault instead: `PortInUse`."""
+
+    def __init__(self, server: ModelServer, what: str, *, kind: str, exit_code: int | None = None) -> None:
+        tail = log_tail(server.log_path)
+        last = next((line.strip() for line in reversed(tail.splitlines()) if line.strip()), "")
+        self.summary = f"model server for {server.model_uri} {what}" + (
+            f"; its log ends: {last[:LAST_LINE_CHARS]}" if last else ""
+        )
+        self.evidence = {
+            "kind": kind,
+            "model_uri": server.model_uri,
+            "url": server.url,
+            "exit_code": exit_code,
+            "requests_answered": server.answered,
+            "log_path": str(server.log_path),
+            "log_tail": tail,
+        }
+        super().__init__(f"{self.summary}\nlog {server.log_path}:\n{tail}")
+
+    def finding(self) -> Finding:
+        return Finding(check=SERVER_CHECK, severity=Severity.fail, message=self.summary, evidence=self.evidence)
+
+
+class PortInUse(RuntimeError):
+    """The server could not bind its port because another process holds it: an infrastructure fault, so the
+    stage crashes and the orchestrator retries it (on another free port when `serving.port` is not set)."""
+
+
+def exited_within(process: subprocess.Popen, wait_s: float) -> int | None:
+    """The process's exit code if it has exited or exits within `wait_s` (returns as soon as it does), else None."""
+    if wait_s <= 0:
+        return process.poll()
+    try:
+        return process.wait(timeout=wait_s)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def why_no_connection(error: BaseException | None) -> str:
+    """The OS's words for a failed connection ("Connection refused"), else the error's type and first words."""
+    found = ERRNO_TEXT.search(str(error))
+    return found.group(1).strip() if found else f"{type(error).__name__}: {str(error)[:LAST_LINE_CHARS]}"
+
+
+def exit_text(code: int) -> str:
+    """`-9 (SIGKILL)` for a process a signal ended, the plain code otherwise."""
+    if code < 0:
+        with suppress(ValueError):
+            return f"{code} ({signal.Signals(-code).name})"
+    return str(code)
 
 
 def free_port(host: str) -> int:
@@ -124,9 +233,9 @@ def server_env(tracking_uri: str, extra: Mapping[str, str] | None = None) -> dic
 
 
 def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM the whole process group (the CLI, uvicorn and its workers), SIGKILL what is left."""
-    if process.poll() is not None:
-        return
+    """SIGTERM the whole process group (the CLI, uvicorn and its workers), SIGKILL what is left. The group is
+    signalled even when the CLI has exited (killed, crashed): uvicorn may outlive it, and a group id is not given
+    to a new process while the group has members."""
     try:
         os.killpg(process.pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -143,18 +252,48 @@ def launch(
     *,
     tracking_uri: str,
     log_path: Path,
-    host: str = "127.0.0.1",
+    host: str = LOCALHOST,
     port: int | None = None,
     workers: int = WORKERS,
     cpus: frozenset[int] | None = None,
     env: Mapping[str, str] | None = None,
+    request_retries: int = 2,
+    retry_wait_s: float = 1.0,
 ) -> ModelServer:
     """Start `mlflow models serve` for `model_uri` in its own process group and return at once (not yet
     ready: `wait_ready`). Starting several servers before waiting for any lets them load side by side.
-    `cpus`: the CPUs the server (every process and thread it starts) may run on; None: any."""
+    `cpus`: the CPUs the server (every process and thread it starts) may run on; None: any. Any `host` but
+    127.0.0.1 is refused (ValueError): glassbox never exposes a model beyond this machine."""
+    if host != LOCALHOST:
+        raise ValueError(f"model server host {host!r}: glassbox serves models on {LOCALHOST} only")
     port = port or free_port(host)
+    cmd = serve_command(model_uri, host, port, workers, cpus)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=server_env(tracking_uri, env),
+            start_new_session=True,
+        )
+    return ModelServer(
+        model_uri=model_uri,
+        url=f"http://{host}:{port}",
+        process=process,
+        log_path=log_path,
+        started=started,
+        request_retries=request_retries,
+        retry_wait_s=retry_wait_s,
+    )
+
+
+def serve_command(model_uri: str, host: str, port: int, workers: int, cpus: frozenset[int] | None) -> list[str]:
+    """The `mlflow models serve` command line, in this environment (`--env-manager local`), pinned to `cpus`."""
     python = [sys.executable, "-c", PINNED, ",".join(map(str, sorted(cpus)))] if cpus else [sys.executable, "-m"]
-    cmd = [
+    return [
         *python,
         "mlflow",
         "models",
@@ -170,20 +309,6 @@ def launch(
         "-w",
         str(workers),
     ]
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            cmd,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=server_env(tracking_uri, env),
-            start_new_session=True,
-        )
-    return ModelServer(
-        model_uri=model_uri, url=f"http://{host}:{port}", process=process, log_path=log_path, started=started
-    )
 
 
 def stop(server: ModelServer) -> None:
@@ -198,19 +323,27 @@ def serve(
     *,
     tracking_uri: str,
     log_path: Path,
-    host: str = "127.0.0.1",
+    host: str = LOCALHOST,
     port: int | None = None,
     startup_timeout_s: float = 120.0,
     workers: int = WORKERS,
     env: Mapping[str, str] | None = None,
+    request_retries: int = 2,
+    retry_wait_s: float = 1.0,
 ) -> Iterator[ModelServer]:
-    """Start `mlflow models serve` on `host`, wait for /ping, yield it, stop its process group on exit.
-
-    Raises RuntimeError (with the end of the server log) if the process dies or is not up in time: a server
-    that cannot start is an infrastructure fault for the orchestrator to retry, not a verdict on the model.
-    """
+    """Start `mlflow models serve` on `host`, wait for /ping, yield it, stop its process group on exit (also when
+    the body raises). A server that exits or is not up in time raises ServerFailure (a verdict, see there), one
+    whose port is taken PortInUse (infrastructure), both quoting the end of the server log."""
     server = launch(
-        model_uri, tracking_uri=tracking_uri, log_path=log_path, host=host, port=port, workers=workers, env=env
+        model_uri,
+        tracking_uri=tracking_uri,
+        log_path=log_path,
+        host=host,
+        port=port,
+        workers=workers,
+        env=env,
+        request_retries=request_retries,
+        retry_wait_s=retry_wait_s,
     )
     try:
         wait_ready(server, startup_timeout_s)
@@ -220,16 +353,14 @@ def serve(
 
 
 def wait_ready(server: ModelServer, timeout_s: float) -> None:
-    """Poll /ping until it answers 200; RuntimeError (quoting the log) if the process dies or time runs out.
-    Sets `startup_s`, the seconds from launch to the first answer."""
+    """Poll /ping until it answers 200, at most `timeout_s`. ServerFailure (quoting the log) if the process exits
+    first or time runs out; PortInUse if it exited because its port was taken. Sets `startup_s`, the seconds
+    from launch to the first answer."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         code = server.process.poll()
         if code is not None:
-            raise RuntimeError(
-                f"model server for {server.model_uri} exited with code {code} before answering /ping; "
-                f"log {server.log_path}:\n{log_tail(server.log_path)}"
-            )
+            _raise_exited_at_start(server, code)
         left = max(deadline - time.monotonic(), READY_POLL_INTERVAL_S)
         try:
             if requests.get(f"{server.url}/ping", timeout=min(READY_POLL_TIMEOUT_S, left)).status_code == 200:
@@ -237,10 +368,18 @@ def wait_ready(server: ModelServer, timeout_s: float) -> None:
                 return
         except requests.RequestException:
             pass
-        time.sleep(READY_POLL_INTERVAL_S)
-    raise RuntimeError(
-        f"model server for {server.model_uri} did not answer /ping within {timeout_s:g} s; "
-        f"log {server.log_path}:\n{log_tail(server.log_path)}"
+        exited_within(server.process, READY_POLL_INTERVAL_S)  # the pause between pings, cut short by an exit
+    raise ServerFailure(server, f"did not answer /ping within {timeout_s:g} s", kind="not_ready")
+
+
+def _raise_exited_at_start(server: ModelServer, code: int) -> None:
+    if PORT_CLASH.search(log_tail(server.log_path, lines=200)):
+        raise PortInUse(
+            f"model server for {server.model_uri} could not bind {server.url}: address already in use; "
+            f"log {server.log_path}:\n{log_tail(server.log_path)}"
+        )
+    raise ServerFailure(
+        server, f"exited with code {exit_text(code)} before answering /ping", kind="exited", exit_code=code
     )
 
 
@@ -284,17 +423,24 @@ def _reason(response: requests.Response) -> str:
 
 def invoke(url: str, frame: pd.DataFrame, *, timeout_s: float, session: requests.Session | None = None) -> Answer:
     """POST one frame to /invocations. Error answers (4xx/5xx, no connection) come back as data."""
+    sent_at = datetime.now(UTC)
+    start = time.perf_counter()
+    try:
+        return send(url, frame, timeout_s=timeout_s, session=session)
+    except requests.RequestException as e:
+        latency = (time.perf_counter() - start) * 1000
+        return Answer(0, None, f"no answer: {type(e).__name__}: {e}"[:REASON_CHARS], latency, sent_at)
+
+
+def send(url: str, frame: pd.DataFrame, *, timeout_s: float, session: requests.Session | None = None) -> Answer:
+    """POST one frame to /invocations: any HTTP answer as data, no answer as the RequestException it raised."""
     body = payload(frame)
     sent_at = datetime.now(UTC)
     start = time.perf_counter()
     poster = session or requests
-    try:
-        response = poster.post(
-            f"{url}/invocations", data=body, timeout=timeout_s, headers={"Content-Type": "application/json"}
-        )
-    except requests.RequestException as e:
-        latency = (time.perf_counter() - start) * 1000
-        return Answer(0, None, f"no answer: {type(e).__name__}: {e}"[:REASON_CHARS], latency, sent_at)
+    response = poster.post(
+        f"{url}/invocations", data=body, timeout=timeout_s, headers={"Content-Type": "application/json"}
+    )
     latency = (time.perf_counter() - start) * 1000
     if not 200 <= response.status_code < 300:
         return Answer(response.status_code, None, _reason(response), latency, sent_at)

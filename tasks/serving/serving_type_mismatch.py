@@ -92,11 +92,16 @@ def expected_types(model_uri: str) -> dict[str, str] | None:
 
 def received_kind(values: pd.Series) -> str | None:
     """What the column holds, as one word (None when it holds no values at all: an empty or all-null column
-    would otherwise be read by its dtype, float64 by default)."""
+    would otherwise be read by its dtype, float64 by default). Whole floats with no missing value (38.0, as an
+    export may write an integer column) are integers: the server turns them into the same ints, losslessly; a
+    missing value among them is a float NaN no integer input can take."""
     if values.notna().sum() == 0:
         return None
     inferred = pd.api.types.infer_dtype(values, skipna=True)
-    return _KIND.get(inferred, inferred)
+    kind = _KIND.get(inferred, inferred)
+    if kind == "float" and values.notna().all() and pd.api.types.is_float_dtype(values):
+        return "integer" if bool((values % 1 == 0).all()) else kind
+    return kind
 
 
 def source_types(source: str, frame: pd.DataFrame, expected: dict[str, str]) -> SourceTypes:

@@ -4,7 +4,9 @@ Preparation: the trusted test set and the replayed traffic go through the server
 same rows are scored by the same model offline, and every row is written to the inference log that
 monitoring reads; each batch is also decoded as the server's parser decodes it. The checks
 (tasks/serving/checks.py) then judge: input types against the model signature, the served rows against the
-reviewed GX suite, served vs offline answers, rows without an answer.
+reviewed GX suite, served vs offline answers, rows without an answer. A server that exits, never comes up or
+stops answering ends the stage early with one `model_server` fail finding and the end of its log (see
+tasks/serving/server.py ServerFailure); nothing of that partial replay goes to the inference log or the store.
 """
 
 from __future__ import annotations
@@ -27,7 +29,14 @@ from tasks.params import Inputs, ServingParams
 from tasks.result import StageOutput
 from tasks.serving.checks import CHECKS
 from tasks.serving.inputs import ServingInputs
-from tasks.serving.server import ModelServer, latency_summary, parsed_by_server, positive_class, serve
+from tasks.serving.server import (
+    ModelServer,
+    ServerFailure,
+    latency_summary,
+    parsed_by_server,
+    positive_class,
+    serve,
+)
 from tasks.serving.serving_type_mismatch import expected_types
 
 SOURCES = ("test", "current")
@@ -152,17 +161,22 @@ def run(ctx: StageContext) -> StageOutput:
     schema = input_schema(ref.model_uri)
     contract = reviewed_contract(ctx.params.data.suite_dir)
 
-    with serve(
-        ref.model_uri,
-        tracking_uri=ctx.params.tracking.uri,
-        log_path=ctx.dir / SERVER_LOG,
-        host=p.host,
-        port=p.port,
-        startup_timeout_s=p.startup_timeout_s,
-        env=p.env,
-    ) as server:
-        done = replay(server, frames, ref, model, keep, p, schema)
-        startup_s = server.startup_s
+    try:
+        with serve(
+            ref.model_uri,
+            tracking_uri=ctx.params.tracking.uri,
+            log_path=ctx.dir / SERVER_LOG,
+            host=p.host,
+            port=p.port,
+            startup_timeout_s=p.startup_timeout_s,
+            env=p.env,
+            request_retries=p.request_retries,
+            retry_wait_s=p.retry_wait_s,
+        ) as server:
+            done = replay(server, frames, ref, model, keep, p, schema)
+            startup_s = server.startup_s
+    except ServerFailure as e:
+        return server_failed(e)
 
     log = inference_log(done, keep)
     log.to_parquet(ctx.dir / LOG_FILE, index=False)
@@ -197,6 +211,12 @@ def run(ctx: StageContext) -> StageOutput:
         artifacts=[LOG_FILE, SERVER_LOG, *checked.artifacts],
         metrics={**metrics, **checked.metrics},
     )
+
+
+def server_failed(e: ServerFailure) -> StageOutput:
+    """The stage's result when the server stopped serving: the failure as the one finding, its whole log."""
+    answered = float(e.evidence["requests_answered"])
+    return StageOutput(findings=[e.finding()], artifacts=[SERVER_LOG], metrics={"requests_answered": answered})
 
 
 def inference_log(done: Replay, keep: list[str]) -> pd.DataFrame:

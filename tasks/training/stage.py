@@ -15,7 +15,7 @@ from sklearn.pipeline import Pipeline
 
 from tasks.context import StageContext
 from tasks.errors import ConfigError
-from tasks.features.parity import as_matrix, load_preprocessor
+from tasks.features.parity import as_matrix, load_preprocessor, trusted_roots
 from tasks.features.stage import MANIFEST
 from tasks.frames import binary_target, load_inputs
 from tasks.modeling import ModelRef, build_model, log_model
@@ -49,12 +49,12 @@ def run(ctx: StageContext) -> StageOutput:
     text = manifest.get("text", [])
     frames = load_inputs(inputs, ("train", "test"))
     train = frames["train"]
-    y = binary_target(train, inputs.target, inputs.train).to_numpy()
+    y = binary_target(train, inputs, inputs.train).to_numpy()
     X = train[features]
 
     template = build_model(spec, categorical, numeric, text)
     if manifest["preprocessor"]:
-        pre = load_preprocessor(ctx.of("features") / manifest["preprocessor"])
+        pre = load_preprocessor(ctx.of("features") / manifest["preprocessor"], trusted_roots(spec.factory))
         Xf = as_matrix(pre.transform(X))
     else:
         pre, Xf = None, X

@@ -15,6 +15,7 @@ from flows.notify import ARTIFACT_KEY, VERDICT_KEY
 from tasks import registry
 from tasks.params import STAGES
 from tests.conftest import REPO
+from tests.flow.fakes import placeholder_inputs
 from tests.webhook import local_receiver
 
 pytestmark = pytest.mark.slow
@@ -44,6 +45,7 @@ def test_failing_gate_alerts_through_webhook_prefect_and_mlflow(tmp_path, monkey
         }
         params["alerts"] = {"webhook_url": f"{hook.url}/hook?token={TOKEN}", "retries": 0}
         (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+        placeholder_inputs(tmp_path, params["inputs"])
         code = cli.main(["run", "--params", str(tmp_path / "params.yaml"), "--out", str(tmp_path / "out")])
     assert code == 1
     assert len(hook.received) == 1
@@ -85,6 +87,7 @@ def test_dvc_stage_that_fails_alerts_without_prefect(tmp_path, monkeypatch):
         params["tracking"] = {"tracking_uri": f"sqlite:///{tmp_path}/mlflow.db", "artifact_root": "mlartifacts"}
         params["alerts"] = {"webhook_url": f"{hook.url}/hook", "retries": 0}
         (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+        placeholder_inputs(tmp_path, params["inputs"])
 
         def stage(name: str) -> int:
             return cli.main(["stage", name, "--params", str(tmp_path / "params.yaml"), "--out", str(tmp_path / "out")])

@@ -1,30 +1,60 @@
 """One real run of the whole flow on a small sample of the demo, shared by every test in this module; the last
 test deploys its model once more with every core busy (the first run's model is then the
-champion, so latency is compared side by side). Nothing here asserts how fast this machine is."""
+champion, so latency is compared side by side). The run starts with secret-looking environment variables and
+its output captured, so one test can prove none of their values was recorded anywhere. Nothing here asserts how
+fast this machine is."""
 
 from __future__ import annotations
 
 import json
+import os
+import uuid
+import zipfile
+from pathlib import Path
 
 import mlflow
 import pytest
+import yaml
 
 from flows import cli
 from tasks.params import STAGES
+from tasks.redact import MASK
+from tests.captured import captured
 from tests.flow.demo_project import busy_cores, demo_params, git_commit_all
+from tests.listening import listening, not_local
 
 pytestmark = pytest.mark.slow
 
 
+# Secret-looking environment variables the shared run starts with, and one in serving.env (the model server's
+# environment, part of params), each with a value no file may hold after the run.
+SERVER_SECRET = "GLASSBOX_SERVING_API_KEY"
+SECRET_NAMES = ("GLASSBOX_TEST_API_TOKEN", "AWS_SECRET_ACCESS_KEY", "DB_PASSWORD", SERVER_SECRET)
+SECRETS = {name: f"s3cr3t-{uuid.uuid4().hex}" for name in SECRET_NAMES}
+
+
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def run_output(tmp_path_factory) -> Path:
+    """The shared run's stdout, stderr and log records, kept outside its project folder."""
+    return tmp_path_factory.mktemp("demo-output") / "output.log"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, run_output):
     root = tmp_path_factory.mktemp("demo")
     params = demo_params(root)
+    raw = yaml.safe_load(params.read_text())
+    raw["serving"]["env"] = {**raw["serving"].get("env", {}), SERVER_SECRET: SECRETS[SERVER_SECRET]}
+    params.write_text(yaml.safe_dump(raw, sort_keys=False))
     (root / ".gitignore").write_text("/reports/\n/data/\n/mlflow.db\n/mlartifacts/\n/gx/uncommitted/\n")
     git_commit_all(root)
     mp = pytest.MonkeyPatch()
     mp.chdir(root)
-    code = cli.main(["run", "--params", str(params)])
+    for name, value in SECRETS.items():
+        if name != SERVER_SECRET:
+            mp.setenv(name, value)
+    with captured(run_output):
+        code = cli.main(["run", "--params", str(params)])
     report = json.loads((root / "reports" / "latest" / "report.json").read_text())
     mlflow.set_tracking_uri(f"sqlite:///{root}/mlflow.db")
     yield root, code, report, params
@@ -156,6 +186,46 @@ def test_metrics_textfile_of_the_clean_run_and_no_alert(demo):
     for stage in report["stages"]:
         assert samples[("glassbox_stage_verdict", (("stage", stage["name"]), ("verdict", stage["verdict"])))] == 1
     assert "alert" not in report and not (out / "alert.json").exists()
+
+
+def _holding(places: list[Path], secrets: dict[str, str]) -> list[tuple[str, str]]:
+    """(file, variable) for every file under `places` whose bytes, or a zip member's (skops models), hold a value."""
+    needles = {name: value.encode() for name, value in secrets.items()}
+    found = []
+    files = [f for p in places for f in ([p] if p.is_file() else sorted(p.rglob("*"))) if f.is_file()]
+    for f in files:
+        blobs = [f.read_bytes()]
+        if zipfile.is_zipfile(f):
+            with zipfile.ZipFile(f) as z:
+                blobs += [z.read(i) for i in z.infolist() if not i.is_dir()]
+        found += [(str(f), name) for name, needle in needles.items() if any(needle in b for b in blobs)]
+    return found
+
+
+def test_no_secret_from_the_environment_is_recorded(demo, run_output):
+    """The run started with secret-looking environment variables (an API token, AWS's secret key, a database
+    password) and a secret-looking variable in serving.env: no value of theirs is in the project folder after the
+    run (report folder and stage files, MLflow's SQLite store and artifacts, the inference store, GX), in
+    Prefect's home (its database, logs, storage) or in the run's stdout, stderr and log records, which did
+    capture the run; the report names serving.env's variable with its value masked."""
+    root, _, report, params = demo
+    project = [p for p in root.iterdir() if p.name not in (".git", params.name)]  # params.yaml is the input
+    places = [*project, Path(os.environ["PREFECT_HOME"]), run_output]
+    assert f"glassbox {report['status'].upper()}: report" in run_output.read_text(errors="replace")
+    assert (root / "mlflow.db").is_file() and any(Path(os.environ["PREFECT_HOME"]).rglob("*.db"))
+    assert _holding(places, SECRETS) == []
+    assert report["params"][f"serving.env.{SERVER_SECRET}"] == MASK
+
+
+def test_prefect_temporary_server_listens_on_localhost_only(demo):
+    """The Prefect server the run started (no PREFECT_API_URL: Prefect's temporary one, in a child process) listens
+    on 127.0.0.1 and on no other address, as the OS reports its sockets."""
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    assert server.server_process is not None and server.server_process.poll() is None
+    sockets = listening(server.server_process.pid)
+    assert ("127.0.0.1", server.port) in sockets and not not_local(sockets), sockets
 
 
 def _failing(report: dict) -> list:

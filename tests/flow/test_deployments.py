@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,10 +25,12 @@ from deployments.schedules import (
     ON_RETRAIN,
     RETRAIN_EVENT,
     build_deployments,
+    local_only,
     model_resource_id,
 )
 from tasks.errors import ConfigError
 from tasks.params import Params, SchedulesParams, load_params
+from tests.listening import listening, not_local
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO_PARAMS = ROOT / "params.yaml"
@@ -174,13 +177,36 @@ def test_serve_refuses_without_a_server(tmp_path: Path, api: str) -> None:
     assert len(lines) == 1 and "prefect server start" in lines[0], done.stderr
 
 
+def test_serve_keeps_prefect_servers_local(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever a user's Prefect settings say, inside `glassbox serve` the runner's webserver binds 127.0.0.1 and
+    Prefect's client metrics server (it binds 0.0.0.0) is off: in this thread, in a new thread (where the runner
+    starts its webserver) and in the environment flow-run subprocesses get; the user's settings come back after."""
+    from prefect.settings import PREFECT_CLIENT_METRICS_ENABLED, PREFECT_RUNNER_SERVER_HOST, Settings
+
+    def seen() -> tuple[str, bool]:
+        return PREFECT_RUNNER_SERVER_HOST.value(), PREFECT_CLIENT_METRICS_ENABLED.value()
+
+    monkeypatch.setenv("PREFECT_RUNNER_SERVER_HOST", "0.0.0.0")
+    monkeypatch.setenv("PREFECT_CLIENT_METRICS_ENABLED", "true")
+    with local_only():
+        in_thread: list[tuple[str, bool]] = []
+        thread = threading.Thread(target=lambda: in_thread.append(seen()))
+        thread.start()
+        thread.join()
+        fresh = Settings()
+        assert seen() == in_thread[0] == ("127.0.0.1", False)
+        assert (fresh.runner.server.host, fresh.client.metrics.enabled) == ("127.0.0.1", False)
+    assert seen() == ("0.0.0.0", True) and os.environ["PREFECT_RUNNER_SERVER_HOST"] == "0.0.0.0"
+
+
 @pytest.mark.slow
 def test_serve_registers_both_deployments_on_a_real_server(tmp_path: Path) -> None:
     """On a real Prefect server, `glassbox serve` registers nightly with the params' cron (and the server's
     scheduler books its runs at that local time) and on-retrain with one automation per retrain signal, each
     running on-retrain; the retrain event of this model and a completed run of the retrain flow each create
     an on-retrain flow run, the event of another model none. Runs are created, not executed: the runner's
-    poll interval is set beyond the test's length so no pipeline starts."""
+    poll interval is set beyond the test's length so no pipeline starts. Asked by the user's settings to serve
+    its webserver on 0.0.0.0 and Prefect's client metrics, `glassbox serve` listens on 127.0.0.1 only."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
     from prefect.events.actions import RunDeployment
@@ -223,11 +249,20 @@ def test_serve_registers_both_deployments_on_a_real_server(tmp_path: Path) -> No
         t_server = time.monotonic() - t_start
 
         client_env = _env(tmp_path / "client_home", PREFECT_API_URL=api)
+        # a user's settings that would open the runner's webserver and Prefect's client metrics to the network
+        runner_port, metrics_port = _free_port(), _free_port()
+        exposed = {
+            "PREFECT_RUNNER_SERVER_ENABLE": "true",
+            "PREFECT_RUNNER_SERVER_HOST": "0.0.0.0",
+            "PREFECT_RUNNER_SERVER_PORT": str(runner_port),
+            "PREFECT_CLIENT_METRICS_ENABLED": "true",
+            "PREFECT_CLIENT_METRICS_PORT": str(metrics_port),
+        }
         with serve_log.open("wb") as log:
             serve = subprocess.Popen(
                 [sys.executable, "-m", "flows.cli", "serve", "--params", str(params_path), "--out", str(out)],
                 cwd=tmp_path,
-                env={**client_env, "PREFECT_RUNNER_POLL_FREQUENCY": "3600"},
+                env={**client_env, **exposed, "PREFECT_RUNNER_POLL_FREQUENCY": "3600"},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -257,6 +292,15 @@ def test_serve_registers_both_deployments_on_a_real_server(tmp_path: Path) -> No
 
             related = _poll("both on-retrain automations", automations, 30, [server, serve])
             t_registered = time.monotonic() - t_serve0
+
+            # what `glassbox serve` listens on: the runner's webserver on 127.0.0.1 only, no client metrics server
+            def runner_listens():
+                sockets = listening(serve.pid)
+                return sockets if any(port == runner_port for _, port in sockets) else None
+
+            sockets = _poll("the runner's webserver", runner_listens, 30, [server, serve])
+            assert ("127.0.0.1", runner_port) in sockets and not not_local(sockets), sockets
+            assert all(port != metrics_port for _, port in sockets), sockets
 
             # nightly: the cron and timezone from params, active, running the flow with these params
             (sched,) = nightly.schedules

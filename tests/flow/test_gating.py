@@ -12,6 +12,7 @@ from flows import cli
 from tasks import registry
 from tasks.params import STAGES
 from tests.conftest import REPO
+from tests.flow.fakes import placeholder_inputs
 
 pytestmark = pytest.mark.slow
 
@@ -27,6 +28,7 @@ def project(tmp_path, monkeypatch):
         "registered_model": "gating-model",
     }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    placeholder_inputs(tmp_path, params["inputs"])
     monkeypatch.chdir(tmp_path)
     for name in STAGES:
         monkeypatch.setitem(registry._FUNCTIONS, name, "tests.flow.fakes:passes")

@@ -131,3 +131,34 @@ def test_nulls_in_an_integer_column_end_to_end_fail_missing_spike_first(tmp_path
     schema = [f for f in output.findings if f.check == "schema_change"]
     assert [(f.severity, f.columns) for f in schema] == [(Severity.info, ["km"])]
     assert "stored as float64 (training: int64)" in schema[0].message
+
+
+def test_text_in_a_numeric_column_names_the_values() -> None:
+    """Formulas or thousands separators in a numeric column: the type change names a few of the values."""
+    current = TRAIN.assign(age=TRAIN["age"].astype(str).mask(np.arange(40) % 10 == 0, "=1+1"))
+    found = findings(schema_change, batch_inputs(current, typed("age", "int64", "str")))
+    assert [f.severity for f in found] == [Severity.fail] and "values like '=1+1'" in found[0].message
+
+
+def _with_columns(current: pd.DataFrame, expected: list[str]) -> Outcome:
+    added = [c for c in current.columns if c not in expected]
+    return Outcome(
+        batch="current",
+        suite="inputs",
+        type="expect_table_columns_to_match_set",
+        success=False,
+        column=None,
+        kwargs={"column_set": expected},
+        result={"details": {"mismatched": {"unexpected": added}}},
+    )
+
+
+def test_an_extra_column_is_info_and_thousands_are_a_warning() -> None:
+    """One column the model does not read is info (an inference log carries request metadata); more new
+    columns than the baseline has is another table: one warning, not one finding per column."""
+    one = TRAIN.assign(request="r")
+    found = findings(schema_change, batch_inputs(one, _with_columns(one, ["age", "name", "y"])))
+    assert [(f.severity, f.columns) for f in found] == [(Severity.info, ["request"])]
+    many = pd.concat([TRAIN, pd.DataFrame({f"x{k}": 0 for k in range(50)}, index=TRAIN.index)], axis=1)
+    found = findings(schema_change, batch_inputs(many, _with_columns(many, ["age", "name", "y"])))
+    assert [f.severity for f in found] == [Severity.warn] and "50 columns not in training" in found[0].message

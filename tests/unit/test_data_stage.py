@@ -300,8 +300,7 @@ def _mask(df: pd.DataFrame, share: float) -> np.ndarray:
 
 FAULTS: dict[str, tuple[Callable[[pd.DataFrame], pd.DataFrame], tuple[str, str]]] = {
     "dropped column": (lambda d: d.drop(columns=["km"]), ("schema_change", "km")),
-    "renamed column": (lambda d: d.rename(columns={"kind": "sort"}), ("schema_change", "sort")),
-    "added column": (lambda d: d.assign(extra=1), ("schema_change", "extra")),
+    "renamed column": (lambda d: d.rename(columns={"kind": "sort"}), ("schema_change", "kind")),
     "numbers as strings": (lambda d: d.assign(km=d["km"].astype(str)), ("schema_change", "km")),
     "null spike": (lambda d: d.assign(temp=d["temp"].mask(_mask(d, 0.25))), ("missing_spike", "temp")),
     "unit change x100": (lambda d: d.assign(km=d["km"] * 100), ("inconsistent_values", "km")),
@@ -334,6 +333,17 @@ def test_each_fault_in_the_current_batch_fails(tmp_path: Path, built_suite: Path
         (f.check, f.columns, f.message) for f in failed
     ]
     assert all(f.message.startswith("current") for f in failed)
+
+
+def test_an_added_column_is_info(tmp_path: Path, built_suite: Path) -> None:
+    """An extra column in the current batch (request metadata in an inference log) is not read by the model:
+    schema_change names it at info, and nothing fails."""
+    with_suite(tmp_path, built_suite)
+    write_splits(tmp_path, current=frame(200, shift=11).assign(extra=1))
+    output, _ = run_stage(tmp_path)
+    assert not [f for f in output.findings if f.severity is Severity.fail]
+    added = [f for f in output.findings if f.check == "schema_change" and "extra" in f.columns]
+    assert [f.severity for f in added] == [Severity.info] and "not read by the model" in added[0].message
 
 
 @pytest.mark.parametrize("fault", list(SERVING_FAULTS))

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import json
 import re
+import select
+import signal
+import subprocess
+import sys
 import urllib.request
 
 import numpy as np
@@ -169,6 +173,34 @@ def test_cli_write_rebuilds_the_textfile_from_a_report(run_dir, capsys):
     (run_dir / "report.json").write_text(json.dumps(report()))
     assert cli.main(["metrics", "--out", str(run_dir), "--write"]) == 0
     assert value(samples((run_dir / TEXTFILE).read_text()), "glassbox_serving_rows", source="test") == 4
+
+
+def test_cli_metrics_server_listens_on_localhost_only(run_dir):
+    """`glassbox metrics` started as a user starts it (its own process, a free port) listens on 127.0.0.1 and on
+    no other address, as the OS reports the process's sockets; Ctrl-C ends it with exit 0."""
+    from tests.listening import listening, not_local
+
+    write_metrics(run_dir, report())
+    proc = subprocess.Popen(
+        [sys.executable, "-u", "-m", "flows.cli", "metrics", "--out", str(run_dir), "--port", "0"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 60)  # the line it prints once it listens
+        line = proc.stdout.readline() if ready else ""
+        found = re.search(r"http://127\.0\.0\.1:(\d+)/metrics", line)
+        assert found, f"no serving line: {line!r}"
+        sockets = listening(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert ("127.0.0.1", int(found.group(1))) in sockets and not not_local(sockets), sockets
 
 
 def test_dashboard_panels_read_metrics_glassbox_writes(run_dir):

@@ -228,3 +228,14 @@ def test_prediction_drift_without_served_scores_is_a_warning() -> None:
     [finding] = run.findings
     assert finding.severity is Severity.warn and "not measured: no values" in finding.message
     assert "prediction_drift.score" not in run.metrics
+
+
+def test_concept_drift_without_any_feedback_is_info_not_a_warning() -> None:
+    """A project whose traffic never carries labels (no labels file, no target in the batch) is not warned every
+    night; labels that were expected (a labels file) and did not arrive still warn."""
+    from tasks.monitoring import concept_drift
+
+    p = concept_drift.Params()
+    never = concept_drift.judge(concept_drift.Measurement(not_measured="no labels", unlabelled=True), p)
+    late = concept_drift.judge(concept_drift.Measurement(not_measured="no labels"), p)
+    assert [f.severity.value for f in never] == ["info"] and [f.severity.value for f in late] == ["warn"]

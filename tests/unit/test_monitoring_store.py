@@ -155,5 +155,5 @@ def test_a_labels_file_without_key_or_with_other_values_is_a_config_error(tmp_pa
     with pytest.raises(ConfigError, match="no key column"):
         labels.feedback(inputs(tmp_path, labels=tmp_path / "fb.csv"), FEATURES)
     pd.DataFrame({"request_id": ["a"], "y": [3]}).to_csv(tmp_path / "fb.csv", index=False)
-    with pytest.raises(ConfigError, match="binary 0/1"):
+    with pytest.raises(ConfigError, match=r"must be binary, found values \[.3.\]"):
         labels.feedback(inputs(tmp_path, labels=tmp_path / "fb.csv"), FEATURES)

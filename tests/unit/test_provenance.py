@@ -4,7 +4,7 @@ import subprocess
 from pathlib import Path
 
 from tasks.params import load_params
-from tasks.provenance import collect, git_state
+from tasks.provenance import collect, commits_between, git_state
 from tests.conftest import REPO
 
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
@@ -61,3 +61,23 @@ def test_collect_reads_git_where_params_yaml_lives(tmp_path):
     _git(tmp_path, "add", "params.yaml")
     _git(tmp_path, "commit", "-qm", "init")
     assert collect(params).git_commit == git_state(tmp_path)[0] and collect(params).git_dirty is False
+
+
+def test_commits_between_takes_only_commit_hashes_never_options(tmp_path):
+    """The commits come from report files: a hash lists the commits between, a value that git would read as an
+    option (`--output=FILE`) is no commit (None) and writes nothing."""
+    _git(tmp_path, "init", "-q")
+    for text in ("a", "b"):
+        (tmp_path / "f").write_text(text)
+        _git(tmp_path, "add", "f")
+        _git(tmp_path, "commit", "-qm", text)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True).stdout.strip()
+    first = subprocess.run(["git", "rev-parse", "HEAD~1"], cwd=tmp_path, capture_output=True, text=True).stdout.strip()
+    assert commits_between(first, head, tmp_path) == [
+        subprocess.run(
+            ["git", "log", "--oneline", "--no-decorate", "-1"], cwd=tmp_path, capture_output=True, text=True
+        ).stdout.strip()
+    ]
+    target = tmp_path / "written"
+    assert commits_between(f"--output={target}", head, tmp_path) is None
+    assert not any(tmp_path.glob("written*"))

@@ -67,10 +67,19 @@ def test_checks_are_declared_in_diagnostic_order():
 
 
 def test_the_stage_params_keep_only_stage_knobs():
-    """Limits live in each check's section; the stage keeps host, port, batch size, timeouts and the server's
-    environment."""
+    """Limits live in each check's section; the stage keeps host, port, batch size, timeouts, request retries and
+    the server's environment."""
     fields = set(checks.Settings.model_fields)
-    assert fields == {"host", "port", "batch_rows", "startup_timeout_s", "request_timeout_s", "env"}
+    assert fields == {
+        "host",
+        "port",
+        "batch_rows",
+        "startup_timeout_s",
+        "request_timeout_s",
+        "request_retries",
+        "retry_wait_s",
+        "env",
+    }
     assert ServingParams().serving_nan.share.fail == 0.01
 
 
@@ -190,6 +199,25 @@ def test_input_types_fire_on_floats_for_ints():
     x = ServingInputs(log=_log([], []), frames={"test": frame}, features=["n"], expected_types={"n": "long"})
     [f] = findings(serving_type_mismatch, x)
     assert f.severity is Severity.fail and f.evidence["columns"]["n"]["received"] == "float"
+
+
+def test_whole_floats_without_nulls_are_ints_on_the_wire():
+    """An export that writes 38.0 for 38 (no missing value): the server gets the same ints, no mismatch; a
+    decimal among them is still one."""
+    x = ServingInputs(
+        log=_log([], []),
+        frames={"current": pd.DataFrame({"n": [38.0, 40.0]})},
+        features=["n"],
+        expected_types={"n": "long"},
+    )
+    assert [f.severity for f in findings(serving_type_mismatch, x)] == [Severity.info]
+    x = ServingInputs(
+        log=_log([], []),
+        frames={"current": pd.DataFrame({"n": [38.0, 40.5]})},
+        features=["n"],
+        expected_types={"n": "long"},
+    )
+    assert [f.severity for f in findings(serving_type_mismatch, x)] == [Severity.fail]
 
 
 def test_input_types_skip_a_column_without_values():

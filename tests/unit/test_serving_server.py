@@ -124,7 +124,8 @@ def test_ping_times_a_200_and_is_nan_without_one(ping_server):
 
 def test_invoke_without_a_server_is_an_answer_not_an_exception():
     """A request that reaches nobody comes back as data: status 0 and the reason."""
-    answer = _server(f"http://127.0.0.1:{free_port('127.0.0.1')}").invoke(pd.DataFrame({"x": [1.0]}), timeout_s=30.0)
+    url = f"http://127.0.0.1:{free_port('127.0.0.1')}"
+    answer = server_module.invoke(url, pd.DataFrame({"x": [1.0]}), timeout_s=30.0)
     assert answer.status == 0 and not answer.ok and answer.reason.startswith("no answer")
 
 
@@ -164,3 +165,31 @@ def test_server_env_adds_serving_env_over_glassbox_own(monkeypatch):
     env = server_env("sqlite:///x.db", {"FEATURES_VERSION": "2", "OMP_NUM_THREADS": "1"})
     assert env["FEATURES_VERSION"] == "2" and env["OMP_NUM_THREADS"] == "1"
     assert env["MLFLOW_TRACKING_URI"] == "sqlite:///x.db" and server_env("sqlite:///x.db")["FEATURES_VERSION"] == "1"
+
+
+def test_launch_refuses_any_host_but_localhost(tmp_path):
+    """A model server is never started on another address (0.0.0.0, a LAN name): ValueError before any process."""
+    for host in ("0.0.0.0", "localhost", "::"):
+        with pytest.raises(ValueError, match="127.0.0.1 only"):
+            server_module.launch(
+                "models:/m@champion", tracking_uri="sqlite:///x.db", log_path=tmp_path / "s.log", host=host
+            )
+    assert not (tmp_path / "s.log").exists()
+
+
+@pytest.mark.slow
+def test_model_server_listens_on_localhost_only(tmp_path):
+    """`mlflow models serve` started as the serving and deployment stages start it listens on 127.0.0.1 and on
+    no other address (the sockets of the server and every process it spawned, as the OS reports them)."""
+    import mlflow.sklearn
+    from sklearn.linear_model import LogisticRegression
+
+    from tests.listening import listening, not_local
+
+    model = LogisticRegression().fit(np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1]))
+    path = tmp_path / "model"
+    mlflow.sklearn.save_model(model, path, serialization_format="skops", pip_requirements=["scikit-learn"])
+    with serve(str(path), tracking_uri=f"sqlite:///{tmp_path}/m.db", log_path=tmp_path / "s.log") as server:
+        sockets = listening(server.process.pid)
+        port = int(server.url.rsplit(":", 1)[1])
+    assert ("127.0.0.1", port) in sockets and not not_local(sockets), sockets
