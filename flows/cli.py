@@ -352,5 +352,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def entry() -> None:
+    """The `glassbox` command. An input error found before anything started (no Prefect, no MLflow imported)
+    leaves with os._exit once the streams are flushed: the native thread pools the checks' libraries start
+    (Arrow's among them) are torn down at interpreter exit, and about one such exit in 40 aborted ("terminate
+    called without an active exception"), turning the promised exit 2 into a SIGABRT."""
+    code = main()
+    if code == 2 and not {"prefect", "mlflow"} & set(sys.modules):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise SystemExit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

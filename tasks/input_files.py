@@ -156,22 +156,25 @@ def _count_rows(path: Path, columns: list[str], sep: str, watch: str | None) -> 
     kept = f"f{columns.index(watch)}" if watch in columns else "f0"
     rows, seen = 0, set()
     try:
-        reader = pcsv.open_csv(
+        # One thread, closed when done: a reader's thread pool still alive at interpreter exit can abort the
+        # process ("terminate called without an active exception") when the next line is an error exit.
+        with pcsv.open_csv(
             path,
             read_options=pcsv.ReadOptions(
                 column_names=[f"f{i}" for i in range(len(columns))],
                 skip_rows=1,
                 block_size=min(max(path.stat().st_size + 1, 1 << 20), BLOCK),  # a row never straddles blocks
+                use_threads=False,
             ),
             parse_options=pcsv.ParseOptions(delimiter=sep, newlines_in_values=True, invalid_row_handler=on_invalid),
             convert_options=pcsv.ConvertOptions(
                 include_columns=[kept], column_types={kept: pa.string()}, strings_can_be_null=True
             ),
-        )
-        for batch in reader:
-            rows += batch.num_rows
-            if watch in columns and len(seen) <= VALUES:
-                seen.update(v for v in batch.column(0).unique().to_pylist() if v is not None)
+        ) as reader:
+            for batch in reader:
+                rows += batch.num_rows
+                if watch in columns and len(seen) <= VALUES:
+                    seen.update(v for v in batch.column(0).unique().to_pylist() if v is not None)
     except pa.ArrowInvalid as e:
         if "skip initial" in str(e) or "Empty CSV" in str(e):  # the header is the whole file
             return 0, ()
