@@ -35,6 +35,7 @@ class EvaluationInputs:
     registered_model: str
     alias: str
     test_pin: str | None = None
+    delimiter: str = ","  # inputs.delimiter: the pinned version of a CSV test set is read with it too
     champion: Champion | None = None
     champion_scores: ChampionScores | None = None
     # The features the candidate was trained on (slices looks for categorical ones among them).

@@ -71,6 +71,7 @@ def run(ctx: StageContext) -> StageOutput:
         test=test,
         test_file=path,
         test_pin=p.inputs.pins.get("test"),
+        delimiter=p.inputs.delimiter,
         labels=y,
         scores=scores,
         metric=e.metric,

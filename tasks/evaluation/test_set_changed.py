@@ -82,7 +82,7 @@ def compare_rows(pinned: pd.DataFrame, found: pd.DataFrame, source: str) -> RowD
     )
 
 
-def pinned_rows(pin: Pin, path: Path) -> tuple[pd.DataFrame | None, str]:
+def pinned_rows(pin: Pin, path: Path, sep: str = ",") -> tuple[pd.DataFrame | None, str]:
     """The pinned version's rows from the DVC cache, read as the file's own format; or None and why not."""
     cached = dvc_cached(pin.expected_md5, path)
     if cached is None:
@@ -94,7 +94,7 @@ def pinned_rows(pin: Pin, path: Path) -> tuple[pd.DataFrame | None, str]:
         copy = Path(tmp) / f"pinned{path.suffix}"
         shutil.copyfile(cached, copy)
         try:
-            return read_frame(copy), str(cached)
+            return read_frame(copy, sep), str(cached)
         except ConfigError as e:
             return None, f"the pinned version in the DVC cache ({cached}) cannot be read: {e}"
 
@@ -103,7 +103,7 @@ def measure(x: EvaluationInputs, p: checks.NoParams) -> Measurement:
     pin = pin_of("test", x.test_file, x.test_pin)
     if pin.matches or pin.expected_md5 is None:
         return Measurement(pin)
-    old, note = pinned_rows(pin, Path(x.test_file))
+    old, note = pinned_rows(pin, Path(x.test_file), x.delimiter)
     if old is None:
         return Measurement(pin, rows_note=note)
     return Measurement(pin, rows=compare_rows(old, x.test, note))
