@@ -205,6 +205,11 @@ def _entry(stage: str, f: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# Judged against wall-clock milliseconds (an absolute budget): it says how busy the machine was as much as what
+# the model does, so it is named the root only when nothing else is.
+MACHINE_BOUND = frozenset({"latency_budget"})
+
+
 def diagnose(report: dict[str, Any], known: frozenset[tuple[str, str, str]] = frozenset()) -> dict[str, Any] | None:
     """The root cause with its symptoms, or None when nothing warned or failed. `known` are the (layer, check,
     severity) the last good run already had: a run that only warns is diagnosed by what is new, not by a
@@ -220,8 +225,10 @@ def diagnose(report: dict[str, Any], known: frozenset[tuple[str, str, str]] = fr
     worst = max(RANK[f["severity"]] for _, _, f in problems)
     ranked = [(i, n, f) for i, n, f in problems if RANK[f["severity"]] == worst]
     new = [(i, n, f) for i, n, f in ranked if (n, f["check"], f["severity"]) not in known]
-    layer = min(i for i, _, _ in (new or ranked))
-    failing = [f for i, _, f in (new or ranked) if i == layer]
+    pool = new or ranked
+    pool = [p for p in pool if p[2]["check"] not in MACHINE_BOUND] or pool
+    layer = min(i for i, _, _ in pool)
+    failing = [f for i, _, f in pool if i == layer]
     in_layer = [f for i, _, f in problems if i == layer]
     # A warn-only check of the layer that explains one of its failures is a candidate for the root as well.
     candidates = failing + [

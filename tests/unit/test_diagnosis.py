@@ -159,3 +159,19 @@ def test_every_built_in_check_says_what_to_do_next():
 
     names = {c.name for layer in LAYERS for c in importlib.import_module(f"tasks.{layer}.checks").CHECKS}
     assert names - set(NEXT) == set()
+
+
+def test_a_latency_budget_warning_is_not_the_root_of_a_later_layers_problem() -> None:
+    """On a busy machine the absolute latency budget warns; a new monitoring warning in the same run is the root,
+    the budget only a finding beside it."""
+    from tasks.diagnosis import diagnose
+
+    report = {
+        "stages": [
+            {"name": "deployment", "findings": [{"check": "latency_budget", "severity": "warn", "message": "slow"}]},
+            {"name": "monitoring", "findings": [{"check": "confidence_collapse", "severity": "warn", "message": "x"}]},
+        ]
+    }
+    assert diagnose(report)["root"]["check"] == "confidence_collapse"
+    alone = {"stages": report["stages"][:1]}
+    assert diagnose(alone)["root"]["check"] == "latency_budget"
