@@ -45,9 +45,10 @@ def _project(root: Path) -> Path:
     return root / "params.yaml"
 
 
-def _stage(root: Path, name: str) -> subprocess.Popen:
+def _glassbox(root: Path, *command: str) -> subprocess.Popen:
+    """`glassbox COMMAND` in the project, in a session of its own (so kill -9 reaches every process it started)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "stage", name, "--params", "params.yaml", "--out", "reports"],
+        [sys.executable, "-m", "flows.cli", *command, "--params", "params.yaml", "--out", "reports"],
         cwd=root,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.DEVNULL,
@@ -66,11 +67,11 @@ def _runs(root: Path) -> list:
 
 def test_kill_9_mid_stage_then_rerun(tmp_path: Path) -> None:
     _project(tmp_path)
-    assert _stage(tmp_path, "data").wait(timeout=WAIT_S) in (0, 1)
+    assert _glassbox(tmp_path, "stage", "data").wait(timeout=WAIT_S) in (0, 1)
     report = tmp_path / "reports" / "report.json"
     before = report.read_bytes()
 
-    proc = _stage(tmp_path, "features")
+    proc = _glassbox(tmp_path, "stage", "features")
     deadline = time.monotonic() + WAIT_S
     while not any(r.data.tags.get("glassbox.stage") == "features" for r in _runs(tmp_path)):
         assert proc.poll() is None and time.monotonic() < deadline, "the features stage never started"
@@ -83,7 +84,7 @@ def test_kill_9_mid_stage_then_rerun(tmp_path: Path) -> None:
     killed = [r for r in _runs(tmp_path) if r.data.tags.get("glassbox.stage") == "features"]
     assert [r.info.status for r in killed] == ["RUNNING"]  # what the kill left
 
-    rerun = _stage(tmp_path, "features")
+    rerun = _glassbox(tmp_path, "stage", "features")
     assert rerun.wait(timeout=WAIT_S) in (0, 1), rerun.stderr.read() if rerun.stderr else ""
     runs = {r.info.run_id: r for r in _runs(tmp_path)}
     assert runs[killed[0].info.run_id].info.status == "KILLED"
@@ -93,24 +94,12 @@ def test_kill_9_mid_stage_then_rerun(tmp_path: Path) -> None:
     assert [s["name"] for s in final["stages"] if s["verdict"] != "skipped"][:2] == ["data", "features"]
 
 
-def _run(root: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "run", "--params", "params.yaml", "--out", "reports"],
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-
-
 def test_kill_9_of_the_flow_at_a_stage_boundary_then_rerun(tmp_path: Path) -> None:
     """The whole flow killed as the data stage ends (its result recorded, features not yet begun), then run
     again: the rerun completes with a report of every layer, the killed run's MLflow parent is KILLED with the
     stage it died in, nothing is left RUNNING and no temporary file is left."""
     _project(tmp_path)
-    proc = _run(tmp_path)
+    proc = _glassbox(tmp_path, "run")
     run_file = tmp_path / "reports" / "run.json"
     deadline = time.monotonic() + WAIT_S
     while "data" not in (json.loads(run_file.read_text()).get("stages", []) if run_file.is_file() else []):
@@ -120,7 +109,7 @@ def test_kill_9_of_the_flow_at_a_stage_boundary_then_rerun(tmp_path: Path) -> No
     proc.wait()
     killed = json.loads(run_file.read_text())["mlflow_run_id"]
 
-    rerun = _run(tmp_path)
+    rerun = _glassbox(tmp_path, "run")
     assert rerun.wait(timeout=WAIT_S) in (0, 1), rerun.stderr.read() if rerun.stderr else ""
     report = json.loads((tmp_path / "reports" / "report.json").read_text())
     assert report["provenance"]["mlflow_run_id"] != killed
