@@ -103,12 +103,14 @@ def _exit_code(report: dict) -> int:
 
 def cmd_run(params_path: Path, out: Path) -> int:
     from tasks.input_files import check_inputs
+    from tasks.tracking import reach_store
 
     params = load_params(params_path)  # fail fast, before a Prefect server starts
     report_path = out / "report.json"
     before = _run_id(report_path)  # the last run's report stays until this one replaces it whole
     with project_lock(params.root):
         check_inputs(params)
+        reach_store(params.tracking)
         from flows.pipeline import pipeline
 
         pipeline(params_path=str(params_path), out=str(out), return_state=True)
@@ -163,7 +165,9 @@ def cmd_stage(name: str, params_path: Path, out: Path) -> int:
 
 def _stage(name: str, params: Params, out: Path) -> int:
     from tasks.runner import attach_run, execute_stage, run_sequence
+    from tasks.tracking import reach_store
 
+    reach_store(params.tracking)
     run = attach_run(params, out, name)
     outcome = run_sequence([name], params, out, run, lambda n, r: execute_stage(n, params, out, r), log=lambda _: None)
     result = next(s for s in outcome.report["stages"] if s["name"] == name)

@@ -15,6 +15,7 @@ from tasks.input_files import check_inputs
 from tasks.params import STAGES, Params, load_params
 from tasks.project_lock import project_lock
 from tasks.runner import PipelineRun, begin_run, run_sequence
+from tasks.tracking import reach_store
 
 
 @flow(name="glassbox", log_prints=True, validate_parameters=True)
@@ -29,6 +30,7 @@ def pipeline(params_path: str = "params.yaml", out: str = "reports/latest"):
 
 def _walk(params: Params, out_dir: Path, logger: Any) -> State:
     check_inputs(params)  # the inputs' form, before the last run's evidence is replaced (once per process)
+    reach_store(params.tracking)  # a stopped tracking server or a locked store: one line naming it
     run = begin_run(params, out_dir)
     logger.info("glassbox run %s (MLflow run %s)", run.run_id, run.mlflow_run_id)
 

@@ -36,11 +36,22 @@ def require_columns(df: pd.DataFrame, columns: list[str], path: Path, role: str)
 
 
 def feature_columns(inputs: Inputs, df: pd.DataFrame) -> list[str]:
-    """The model's raw inputs: `inputs.features`, or every column but the target, id and timestamp."""
+    """The model's raw inputs: `inputs.features`, or every column but the target, id, timestamp and date-times
+    (a point in time is no input a model can generalise from: its hour or weekday is)."""
     if inputs.features is not None:
+        dated = [c for c in inputs.features if c in df.columns and _is_datetime(df[c])]
+        if dated:
+            raise ConfigError(
+                f"inputs.features: {dated[0]!r} is a date-time column ({df[dated[0]].dtype}); expected numbers,"
+                " categories or text (derive its hour or weekday as a feature; name the event time inputs.timestamp)"
+            )
         return list(inputs.features)
     reserved = {inputs.target, inputs.id, inputs.timestamp}
-    return [c for c in df.columns if c not in reserved]
+    return [c for c in df.columns if c not in reserved and not _is_datetime(df[c])]
+
+
+def _is_datetime(s: pd.Series) -> bool:
+    return pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.is_timedelta64_dtype(s)
 
 
 def categorical_columns(inputs: Inputs, df: pd.DataFrame, features: list[str]) -> list[str]:

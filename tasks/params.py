@@ -109,6 +109,9 @@ class Tracking(_Strict):
     artifact_root: Path = Path("mlartifacts")
     experiment: str = "glassbox"
     registered_model: str = "glassbox-model"
+    store_timeout_s: Annotated[float, Field(gt=0, le=300)] = Field(
+        10.0, description="seconds the store may take to answer (or a SQLite file stay locked) before a run starts"
+    )
 
     @property
     def uri(self) -> str:

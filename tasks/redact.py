@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD", re.IGNORECASE)
 MASK = "**********"  # what pydantic's SecretStr shows
+CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/\s@]+@", re.IGNORECASE)  # scheme://user:password@
 
 
 def looks_secret(name: str) -> bool:
@@ -25,11 +26,16 @@ def masked_env(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def public_uri(uri: str) -> str:
-    """A URI fit to record: the user and password an http(s) URI may carry in its netloc are dropped."""
+    """A URI fit to record: the user and password a URI may carry in its netloc (http, postgresql) are dropped."""
     parts = urlsplit(uri)
-    if parts.scheme in ("http", "https") and "@" in parts.netloc:
+    if "@" in parts.netloc:
         return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
     return uri
+
+
+def scrubbed(text: str) -> str:
+    """`text` (an error message) with the credentials of every URI in it dropped."""
+    return CREDENTIALS.sub(r"\1", text)
 
 
 def recordable_params(dump: dict[str, Any]) -> dict[str, Any]:

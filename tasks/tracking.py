@@ -11,13 +11,15 @@ import json
 import os
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from tasks.errors import ConfigError
 from tasks.provenance import Provenance
+from tasks.redact import public_uri, scrubbed
 
 if TYPE_CHECKING:
     from tasks.params import Tracking
@@ -43,6 +45,45 @@ def configure(tracking: Tracking) -> None:
     elif EXPERIMENT_KIND not in experiment.tags:  # a store made before: set once, never override a user's
         client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND, KIND_TAG[EXPERIMENT_KIND])
     mlflow.set_experiment(tracking.experiment)
+
+
+def reach_store(tracking: Tracking) -> None:
+    """The store answers and could take a write now, checked once before a run starts: a stopped tracking server
+    or a SQLite file another process holds is one line naming the store (MLflow's own retries spend ~4 min on a
+    refused connection, and a locked file would crash a stage midway)."""
+    import sqlite3
+
+    uri, wait = tracking.uri, tracking.store_timeout_s
+    where = f"MLflow store {public_uri(uri)}"
+    expected = "expected a tracking store glassbox can read and write (tracking.tracking_uri in params)"
+    db = Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+    try:
+        if db is not None and db.is_file():  # a write lock free within the wait, then nothing written
+            with closing(sqlite3.connect(db, timeout=wait, isolation_level=None)) as con:
+                con.execute("BEGIN IMMEDIATE")
+                con.execute("ROLLBACK")
+        with _environ(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT=str(max(1, round(wait)))):
+            configure(tracking)
+    except sqlite3.OperationalError as e:
+        held = f"locked by another process for over {wait:g} s" if "locked" in str(e) else str(e)
+        raise ConfigError(f"{where}: {held}; {expected}") from None
+    except Exception as e:  # MLflow's, SQLAlchemy's and requests' errors: the store is named with the first line
+        first = scrubbed(str(e).strip()).splitlines()[0][:300] if str(e).strip() else ""
+        raise ConfigError(f"{where}: {type(e).__name__}: {first}; {expected}") from None
+
+
+@contextmanager
+def _environ(**values: str) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def close_orphans(tracking: Tracking, keep: str | None = None) -> list[str]:

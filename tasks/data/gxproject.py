@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,11 @@ from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context import AbstractDataContext
+from great_expectations.data_context.store.tuple_store_backend import TupleFilesystemStoreBackend
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.exceptions import DataContextError
 
+from tasks.atomic import write_bytes
 from tasks.errors import ConfigError
 
 DATASOURCE = "glassbox"
@@ -30,6 +33,18 @@ DOCS_SITE_NAME = "local_site"
 DOCS_SITE = Path("uncommitted") / "data_docs" / DOCS_SITE_NAME
 # The Data Docs index lists the latest validation results only (4 per pipeline run: 2 batches x 2 suites).
 DOCS_INDEX_RESULTS = 200
+
+
+def _set_whole(self: TupleFilesystemStoreBackend, key: Any, value: str | bytes, **kwargs: Any) -> str:
+    """GX's file store writes in place (open, write): a run killed mid-write would leave half a suite or
+    validation result that the next run cannot load. The same write, whole or not at all."""
+    key = key if isinstance(key, tuple) else key.to_tuple()
+    path = os.path.join(self.full_base_directory, self._convert_key_to_filepath(key))
+    write_bytes(Path(path), value.encode("utf-8") if isinstance(value, str) else value)
+    return path
+
+
+TupleFilesystemStoreBackend._set = _set_whole  # type: ignore[method-assign]  # glassbox's processes only
 
 
 def open_project(root: Path) -> AbstractDataContext:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import yaml
 
 from tasks.errors import ConfigError
 from tasks.result import Finding, Severity, StageOutput
@@ -19,6 +21,30 @@ def placeholder_inputs(root: Path, inputs: dict) -> None:
         path = root / inputs[role]
         path.parent.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(path, index=False) if path.suffix == ".parquet" else frame.to_csv(path, index=False)
+
+
+def small_project(root: Path) -> Path:
+    """A real project of 900 rows (two numbers, a category, an honest binary target) for whole-flow runs that
+    only need every stage to do its work quickly; returns its params file."""
+    rng = np.random.default_rng(5)
+    n = 900
+    df = pd.DataFrame(
+        {
+            "age": rng.integers(18, 80, n),
+            "income": rng.normal(5e4, 1e4, n).round(2),
+            "city": rng.choice(["oslo", "lima", "pune"], n),
+        }
+    )
+    df["y"] = (df.income + rng.normal(0, 1e4, n) > 5e4).astype(int)
+    for name, part in (("train", df[:500]), ("test", df[500:700]), ("current", df[700:])):
+        part.to_csv(root / f"{name}.csv", index=False)
+    params = {
+        "inputs": {"train": "train.csv", "test": "test.csv", "current": "current.csv", "target": "y"},
+        "snapshot": {"demo": False},
+        "tracking": {"tracking_uri": "sqlite:///mlflow.db", "artifact_root": "mlartifacts"},
+    }
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    return root / "params.yaml"
 
 
 def passes(ctx) -> StageOutput:

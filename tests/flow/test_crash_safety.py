@@ -12,37 +12,13 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
-import yaml
 
 from tests.conftest import REPO
+from tests.flow.fakes import small_project
 
 pytestmark = pytest.mark.slow
 WAIT_S = 600  # the longest a stage may take to start on a loaded machine; the poll ends as soon as it has
-
-
-def _project(root: Path) -> Path:
-    rng = np.random.default_rng(5)
-    n = 900
-    df = pd.DataFrame(
-        {
-            "age": rng.integers(18, 80, n),
-            "income": rng.normal(5e4, 1e4, n).round(2),
-            "city": rng.choice(["oslo", "lima", "pune"], n),
-        }
-    )
-    df["y"] = (df.income + rng.normal(0, 1e4, n) > 5e4).astype(int)
-    for name, part in (("train", df[:500]), ("test", df[500:700]), ("current", df[700:])):
-        part.to_csv(root / f"{name}.csv", index=False)
-    params = {
-        "inputs": {"train": "train.csv", "test": "test.csv", "current": "current.csv", "target": "y"},
-        "snapshot": {"demo": False},
-        "tracking": {"tracking_uri": "sqlite:///mlflow.db", "artifact_root": "mlartifacts"},
-    }
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
-    return root / "params.yaml"
 
 
 def _glassbox(root: Path, *command: str) -> subprocess.Popen:
@@ -66,7 +42,7 @@ def _runs(root: Path) -> list:
 
 
 def test_kill_9_mid_stage_then_rerun(tmp_path: Path) -> None:
-    _project(tmp_path)
+    small_project(tmp_path)
     assert _glassbox(tmp_path, "stage", "data").wait(timeout=WAIT_S) in (0, 1)
     report = tmp_path / "reports" / "report.json"
     before = report.read_bytes()
@@ -98,7 +74,7 @@ def test_kill_9_of_the_flow_at_a_stage_boundary_then_rerun(tmp_path: Path) -> No
     """The whole flow killed as the data stage ends (its result recorded, features not yet begun), then run
     again: the rerun completes with a report of every layer, the killed run's MLflow parent is KILLED with the
     stage it died in, nothing is left RUNNING and no temporary file is left."""
-    _project(tmp_path)
+    small_project(tmp_path)
     proc = _glassbox(tmp_path, "run")
     run_file = tmp_path / "reports" / "run.json"
     deadline = time.monotonic() + WAIT_S

@@ -7,7 +7,7 @@ import yaml
 
 from tasks.changes import flat
 from tasks.params import load_params
-from tasks.redact import MASK, looks_secret, masked_env, public_uri, recordable_params
+from tasks.redact import MASK, looks_secret, masked_env, public_uri, recordable_params, scrubbed
 from tests.conftest import REPO
 
 
@@ -47,3 +47,10 @@ def test_report_params_hide_the_server_env_secrets_the_tracking_credentials_and_
     assert recorded["tracking.tracking_uri"] == "https://mlflow.example"
     text = repr(recorded)
     assert not any(v in text for v in ("k-123456", "t0ken-987", "T0K3N-555")), text
+
+
+def test_credentials_are_dropped_from_uris_and_error_messages() -> None:
+    assert public_uri("postgresql://mlflow:pw@db:5432/mlflow") == "postgresql://db:5432/mlflow"
+    message = "API request to http://alice:s3cret@host:5000/api failed; retried postgresql://u:p@db/x"
+    assert scrubbed(message) == "API request to http://host:5000/api failed; retried postgresql://db/x"
+    assert scrubbed("sqlite:////tmp/mlflow.db is locked") == "sqlite:////tmp/mlflow.db is locked"
