@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 NUMERIC_METHOD = "wasserstein"  # Evidently's normed Wasserstein: distance in reference standard deviations
@@ -44,6 +45,34 @@ def measurable(reference: pd.Series, current: pd.Series) -> str | None:
     if current.notna().sum() == 0:
         return "no values in the current data"
     return None
+
+
+def drift_scores(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    numeric: list[str],
+    categorical: list[str],
+    thresholds: dict[str, float],
+) -> DriftRun:
+    """The scores `measure_drift` gives, from Evidently's own stat tests called as its ValueDrift calls them
+    (infinities and missing values dropped, the same method and threshold), without a Report: three quarters of
+    a report's time is drawing its plotly figures, which the many daily windows the checks judge do not need."""
+    from evidently.legacy.calculations.stattests.registry import get_stattest
+    from evidently.legacy.core import ColumnType
+
+    unmeasured = {c: why for c in [*numeric, *categorical] if (why := measurable(reference[c], current[c]))}
+    found: dict[str, ColumnDrift] = {}
+    for kind, method, columns in (
+        (ColumnType.Numerical, NUMERIC_METHOD, numeric),
+        (ColumnType.Categorical, CATEGORICAL_METHOD, categorical),
+    ):
+        for c in columns:
+            if c in unmeasured:
+                continue
+            ref, cur = (f[c].replace([np.inf, -np.inf], np.nan).dropna() for f in (reference, current))
+            result = get_stattest(ref, cur, kind, method)(ref, cur, kind, thresholds[c])
+            found[c] = ColumnDrift(c, method, float(result.drift_score), float(thresholds[c]))
+    return DriftRun(columns=found, unmeasured=unmeasured)
 
 
 def measure_drift(

@@ -44,6 +44,12 @@ class Settings(CheckParams):
     fingerprint_rows: int = Field(
         200, ge=1, description="trusted test rows the served version must answer like the candidate in-process"
     )
+    shadow_rows: int = Field(
+        50_000,
+        ge=100,
+        description="current rows the champion and the candidate both answer in the shadow comparison (a seeded "
+        "sample of a larger batch: the share of flipped decisions is known to +-0.5% from it)",
+    )
     latency_rounds: int = Field(
         300,
         ge=10,

@@ -113,6 +113,7 @@ class Shadow:
     segments: pd.DataFrame
     threshold: float
     reason: str | None = None
+    of_rows: int = 0  # the batch's rows, when the replay was a sample of it
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ class Measurement(checks.Measurement):
     slices: pd.DataFrame  # column, category, rows, flipped, share (the most disagreeing first)
     histogram: pd.DataFrame  # score bin, candidate share, champion share
     unmeasured: str | None = None
+    of_rows: int = 0  # the batch's rows when the replayed rows were a sample of it
 
     @property
     def share(self) -> float:
@@ -125,6 +126,7 @@ def measure(x: DeploymentInputs, p: Params) -> Measurement:
         mean_abs_diff=float(np.abs(cand[both] - champ[both]).mean()),
         slices=_slices(s.segments.loc[both].reset_index(drop=True), flips, p),
         histogram=histogram,
+        of_rows=s.of_rows,
     )
 
 
@@ -141,11 +143,14 @@ def judge(m: Measurement, p: Params) -> list[Finding]:
             m.lower,
             p.share,
             f"shadow: the candidate and the champion (version {m.champion_version}) decide differently on "
-            f"{m.flipped:,} of {m.rows:,} replayed rows ({m.share:.1%}, lower bound {m.lower:.1%}; threshold "
+            f"{m.flipped:,} of {m.rows:,} replayed rows"
+            + (f" (a seeded sample of the batch's {m.of_rows:,})" if m.of_rows else "")
+            + f" ({m.share:.1%}, lower bound {m.lower:.1%}; threshold "
             f"{m.threshold:g}; mean score difference {m.mean_abs_diff:.3f})" + (where if m.flipped else ""),
             evidence={
                 "champion_version": m.champion_version,
                 "rows": m.rows,
+                "batch_rows": m.of_rows or m.rows,
                 "flipped": m.flipped,
                 "share": m.share,
                 "mean_abs_diff": m.mean_abs_diff,

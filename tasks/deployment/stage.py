@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,8 @@ REGISTERED_FILE = "registered.json"
 SERVER_LOG = "server.log"
 CHAMPION_LOG = "champion_server.log"
 ERROR_CHARS = 500
+
+SHADOW_SEED = 0  # the sample of a large batch the shadow comparison replays
 
 
 @dataclass
@@ -138,13 +141,22 @@ def shadow_replay(
         return Shadow(
             version, none, none, pd.DataFrame(), threshold, "no replayed traffic (the current batch is empty)"
         )
-    s = ctx.params.serving
+    s, total = ctx.params.serving, len(traffic)
+    if total > ctx.params.deployment.shadow_rows:
+        traffic = traffic.sample(n=ctx.params.deployment.shadow_rows, random_state=SHADOW_SEED).sort_index()
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="shadow") as pool:  # one server each, at once
+        answers = [
+            pool.submit(served_batches, server, traffic, s.batch_rows, s.request_timeout_s)
+            for server in (up.candidate, up.champion)
+        ]
+        candidate, champion = (a.result() for a in answers)
     return Shadow(
         version,
-        served_batches(up.candidate, traffic, s.batch_rows, s.request_timeout_s),
-        served_batches(up.champion, traffic, s.batch_rows, s.request_timeout_s),
+        candidate,
+        champion,
         traffic[segments].reset_index(drop=True),
         threshold,
+        of_rows=total if total > len(traffic) else 0,
     )
 
 

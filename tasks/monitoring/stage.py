@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from tasks.context import StageContext
-from tasks.drift import DriftRun, measure_drift
+from tasks.drift import DriftRun, drift_scores, measure_drift
 from tasks.evaluation.scoring import chance_score, on_chance_scale
 from tasks.evaluation.stage import SCORES_FILE
 from tasks.frames import binary_target, load_inputs
@@ -145,13 +146,15 @@ def run(ctx: StageContext) -> StageOutput:
         cut = tuple(windows.pooled(days, lambda r: len(r) >= m.window_min_rows)[0])
         if not cut:
             no_windows = f"{len(traffic)} stored requests, under monitoring.window_min_rows ({m.window_min_rows})"
-        for w in cut:
-            window_drift[w.label] = measure_drift(
+        for w in cut:  # the checks' numbers; a window's full report only for the workspace, once
+            window_drift[w.label] = drift_scores(
                 reference, traffic.iloc[w.rows], [*numeric, pred], categorical, thresholds
             )
-    logged = workspace.log_windows(
-        m.store, ref.model_id, ctx.run_id, [(w, window_drift[w.label].snapshot) for w in cut]
-    )
+
+    def report(w: windows.Window) -> Any:
+        return measure_drift(reference, traffic.iloc[w.rows], [*numeric, pred], categorical, thresholds).snapshot
+
+    logged = workspace.log_windows(m.store, ref.model_id, ctx.run_id, list(cut), report)
 
     x = MonitoringInputs(
         current=current,

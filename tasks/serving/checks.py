@@ -28,6 +28,9 @@ class Settings(CheckParams):
     host: Literal["127.0.0.1"] = Field("127.0.0.1", description="where the model server listens (local only)")
     port: Annotated[int, Field(ge=1, le=65535)] | None = Field(None, description="the server's port (null: a free one)")
     batch_rows: Annotated[int, Field(ge=1, le=100_000)] = Field(500, description="rows per /invocations request")
+    concurrency: Annotated[int, Field(ge=1, le=64)] = Field(
+        2, description="requests in flight at once while replaying, and the model server's workers"
+    )
     startup_timeout_s: Annotated[float, Field(gt=0)] = Field(
         120.0,
         description="seconds the server may take to answer /ping; a server not up by then, or exiting first, fails "

@@ -11,7 +11,7 @@ tasks/serving/server.py ServerFailure); nothing of that partial replay goes to t
 
 from __future__ import annotations
 
-import contextlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,10 +30,12 @@ from tasks.result import StageOutput
 from tasks.serving.checks import CHECKS
 from tasks.serving.inputs import ServingInputs
 from tasks.serving.server import (
+    Answer,
     ModelServer,
     ServerFailure,
     latency_summary,
     parsed_by_server,
+    payload,
     positive_class,
     serve,
 )
@@ -96,41 +98,73 @@ def replay(
     p: ServingParams,
     schema: Any = None,
 ) -> Replay:
-    """Send each source in batches of `batch_rows`, score the same rows offline, keep a log part per batch
-    and the batch as the server's parser decodes it with the model's input `schema` (none when it refuses)."""
+    """Send each source in batches of `batch_rows`, `concurrency` requests in flight (the server runs as many
+    workers: while one request is scored the next payload is written), score the same rows offline, keep one log
+    part per source and each batch as the server's parser decodes it with the model's input `schema` (none when
+    it refuses). The first request without an answer ends the replay: those queued are never sent."""
     out = Replay()
-    batch = 0
-    for source, df in frames.items():
-        for start in range(0, len(df), p.batch_rows):
-            chunk = df.iloc[start : start + p.batch_rows]
-            X = chunk[ref.features]
-            answer = server.invoke(X, timeout_s=p.request_timeout_s)
-            parts = out.received.setdefault(source, [])
-            with contextlib.suppress(Exception):  # a batch the server refuses is serving_nan's to count
-                parts.append(parsed_by_server(X, schema))
-            scores, error = offline(model, X)
-            if error and source not in out.offline_errors:
-                out.offline_errors[source] = error
-            if answer.reason:
-                out.reasons[batch] = answer.reason
-            part = chunk[keep].reset_index(drop=True)
-            part.insert(0, "source", source)
-            part.insert(1, "row", np.arange(start, start + len(chunk), dtype="int64"))
-            out.parts.append(
-                part.assign(
-                    score=positive_class(answer.predictions, len(X)),
-                    offline_score=scores,
-                    status=answer.status,
-                    latency_ms=answer.latency_ms,
-                    batch=batch,
-                    model_uri=ref.model_uri,
-                    model_id=ref.model_id,
-                    served_at=pd.Timestamp(answer.sent_at),
-                )
+    jobs = [(source, start) for source, df in frames.items() for start in range(0, len(df), p.batch_rows)]
+    features = {source: df[ref.features] for source, df in frames.items()}
+
+    def request(job: tuple[str, int]) -> tuple[Answer, pd.DataFrame | None]:
+        source, start = job
+        X = features[source].iloc[start : start + p.batch_rows]
+        body = payload(X)  # once: what is sent is what is decoded
+        answer = server.invoke(X, timeout_s=p.request_timeout_s, body=body)
+        try:
+            return answer, parsed_by_server(X, schema, body)
+        except Exception:  # a batch the server's parser refuses is serving_nan's to count
+            return answer, None
+
+    pool = ThreadPoolExecutor(max_workers=p.concurrency, thread_name_prefix="replay")
+    try:
+        answers = [f.result() for f in [pool.submit(request, job) for job in jobs]]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    by_source: dict[str, list[tuple[int, int, Answer]]] = {}
+    for batch, ((source, start), (answer, parsed)) in enumerate(zip(jobs, answers, strict=True)):
+        by_source.setdefault(source, []).append((batch, start, answer))
+        received = out.received.setdefault(source, [])
+        if parsed is not None:
+            received.append(parsed)
+        if answer.reason:
+            out.reasons[batch] = answer.reason
+        out.latencies_ms.append(answer.latency_ms)
+    for source, sent in by_source.items():
+        X = features[source]
+        scores, error = scored_offline(model, X, p.batch_rows)
+        if error:
+            out.offline_errors[source] = error
+        sizes = [min(p.batch_rows, len(X) - start) for _, start, _ in sent]
+        got = [a for _, _, a in sent]
+        part = frames[source][keep].reset_index(drop=True)
+        part.insert(0, "source", source)
+        part.insert(1, "row", np.arange(len(X), dtype="int64"))
+        out.parts.append(
+            part.assign(
+                score=np.concatenate([positive_class(a.predictions, n) for a, n in zip(got, sizes, strict=True)]),
+                offline_score=scores,
+                status=np.repeat([a.status for a in got], sizes),
+                latency_ms=np.repeat([a.latency_ms for a in got], sizes),
+                batch=np.repeat([b for b, _, _ in sent], sizes),
+                model_uri=ref.model_uri,
+                model_id=ref.model_id,
+                served_at=np.repeat(pd.DatetimeIndex([a.sent_at for a in got]), sizes),
             )
-            out.latencies_ms.append(answer.latency_ms)
-            batch += 1
+        )
     return out
+
+
+def scored_offline(model: object, X: pd.DataFrame, batch_rows: int) -> tuple[np.ndarray, str | None]:
+    """The offline scores of a whole source in one call; when the model cannot score all of it, batch by batch
+    as they were sent, so only the batches it cannot score are NaN (and the first error is kept)."""
+    scores, error = offline(model, X)
+    if error is None or len(X) <= batch_rows:
+        return scores, error
+    parts = [offline(model, X.iloc[start : start + batch_rows]) for start in range(0, len(X), batch_rows)]
+    first = next((e for _, e in parts if e), error)
+    return np.concatenate([s for s, _ in parts]), first
 
 
 def input_schema(model_uri: str) -> Any:
@@ -172,6 +206,7 @@ def run(ctx: StageContext) -> StageOutput:
             env=p.env,
             request_retries=p.request_retries,
             retry_wait_s=p.retry_wait_s,
+            workers=p.concurrency,
         ) as server:
             done = replay(server, frames, ref, model, keep, p, schema)
             startup_s = server.startup_s

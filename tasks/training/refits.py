@@ -130,11 +130,21 @@ def estimator(x: TrainingInputs) -> Any:
     return steps[-1][1] if steps else x.model
 
 
-def candidate_refit(x: TrainingInputs, n: int, seed: int, shuffled: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def candidate_again(x: TrainingInputs) -> np.ndarray:
+    """The candidate's estimator fitted again as the stage fitted it (the same rows, params and threads): its
+    scores on the validation rows."""
+    X, fit, val = x.model_inputs, np.asarray(x.fit_rows), np.asarray(x.validation_rows)
+    model = clone(estimator(x)).fit(rows(X, fit), np.asarray(x.y)[fit])
+    return np.asarray(model.predict_proba(rows(X, val)), dtype="float64")[:, 1]
+
+
+def candidate_refit(
+    x: TrainingInputs, n: int, seed: int, shuffled: bool = False, repeat: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """The candidate's estimator, unfitted (same params), seeded with `seed` (every random_state), fitted on
     `fit_sample(x, n)` (in a shuffled order when `shuffled`): its scores on those rows and on the validation
-    rows. Once per inputs and arguments."""
-    key = ("candidate", n, seed, shuffled)
+    rows. Once per inputs and arguments (`repeat` asks for another fit of the same)."""
+    key = ("candidate", n, seed, shuffled, repeat)
     if key not in x.cache:
         fit = fit_sample(x, n)
         if shuffled:

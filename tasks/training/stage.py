@@ -1,6 +1,7 @@
-"""Layer 3, training: train the estimator on the features the feature stage validated, twice, judge the splits
-and the fits, and log the first fit as the candidate. The candidate is the model validated here, not a refit;
-it is logged whatever the verdict (the gate, not the stage, decides whether it goes further)."""
+"""Layer 3, training: train the estimator on the features the feature stage validated, judge the splits and
+the fit (the checks refit what they compare it with, tasks/training/refits.py), and log the fit as the
+candidate: the model validated here, not a refit, logged whatever the verdict (the gate, not the stage, decides
+whether it goes further)."""
 
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ def run(ctx: StageContext) -> StageOutput:
     if len(np.unique(y[fit_idx])) < 2:
         raise ConfigError(f"{inputs.train}: column {inputs.target!r} (target) has one class in the training part")
     rows = (lambda a, i: a.iloc[i]) if isinstance(Xf, pd.DataFrame) else (lambda a, i: a[i])
-    models = [clone(template[-1]).fit(rows(Xf, fit_idx), y[fit_idx]) for _ in range(2)]
+    models = [clone(template[-1]).fit(rows(Xf, fit_idx), y[fit_idx])]
     val_scores = tuple(m.predict_proba(rows(Xf, val_idx))[:, 1] for m in models)
     train_score = score(p.metric, y[fit_idx], models[0].predict_proba(rows(Xf, fit_idx))[:, 1])
     val_score = score(p.metric, y[val_idx], val_scores[0])

@@ -265,3 +265,38 @@ def test_every_check_survives_edge_inputs(edge, tmp_path):
     if edge == "no_answer_at_all":
         latency = {f.check: f.severity for f in run.findings if f.check.startswith("latency")}
         assert latency == {"latency_regression": Severity.warn, "latency_budget": Severity.warn}
+
+
+def test_a_large_batch_is_shadowed_on_a_seeded_sample_and_the_finding_says_so():
+    """Over deployment.shadow_rows the champion and the candidate answer the same seeded sample of the batch, both
+    at once; the finding names the sample and the batch's size."""
+    from types import SimpleNamespace
+
+    from tasks.deployment.checks import Settings
+    from tasks.deployment.stage import Servers, shadow_replay
+    from tasks.serving.checks import Settings as ServingSettings
+    from tasks.serving.server import Answer
+
+    class Scorer:
+        def __init__(self, flip: bool) -> None:
+            self.flip = flip
+
+        def invoke(self, frame: pd.DataFrame, timeout_s: float, body: str | None = None) -> Answer:
+            s = frame["x"].to_numpy()
+            s = 1 - s if self.flip else s
+            return Answer(200, [[1 - v, v] for v in s], None, 1.0, pd.Timestamp.now(tz="UTC").to_pydatetime())
+
+    traffic = pd.DataFrame({"x": np.random.default_rng(0).uniform(size=1000), "carrier": "AA"})
+    params = SimpleNamespace(
+        evaluation=SimpleNamespace(threshold=0.5),
+        deployment=Settings(shadow_rows=100),
+        serving=ServingSettings(batch_rows=30),
+    )
+    up = Servers(candidate=Scorer(False), champion=Scorer(False))
+    shadow = shadow_replay(SimpleNamespace(params=params), up, traffic, ["carrier"], "1")
+    again = shadow_replay(SimpleNamespace(params=params), up, traffic, ["carrier"], "1")
+    assert len(shadow.candidate) == 100 and shadow.of_rows == 1000
+    assert np.array_equal(shadow.candidate, again.candidate) and np.array_equal(shadow.candidate, shadow.champion)
+    f = only(shadow_disagreement, deployment_inputs(shadow=shadow))
+    assert f.severity is Severity.info and "0 of 100 replayed rows (a seeded sample of the batch's 1,000)" in f.message
+    assert f.evidence["batch_rows"] == 1000

@@ -195,7 +195,7 @@ def test_cli_metrics_server_listens_on_localhost_only(run_dir):
         assert found, f"no serving line: {line!r}"
         sockets = listening(proc.pid)
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 0
+        assert proc.wait(timeout=300) == 0  # bounds a hang only: exit takes ~1 s idle, 30+ s seen under load
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -67,13 +67,14 @@ def test_checks_are_declared_in_diagnostic_order():
 
 
 def test_the_stage_params_keep_only_stage_knobs():
-    """Limits live in each check's section; the stage keeps host, port, batch size, timeouts, request retries and
-    the server's environment."""
+    """Limits live in each check's section; the stage keeps host, port, batch size, requests in flight, timeouts,
+    request retries and the server's environment."""
     fields = set(checks.Settings.model_fields)
     assert fields == {
         "host",
         "port",
         "batch_rows",
+        "concurrency",
         "startup_timeout_s",
         "request_timeout_s",
         "request_retries",

@@ -137,19 +137,21 @@ def _with_serving(params, **serving):
 
 
 @pytest.mark.parametrize(
-    ("mode", "n", "what"),
+    ("mode", "n", "concurrency", "what"),
     [
-        ("exit", 3, "exited with code 3 before answering /ping"),
-        ("die", 2, "exited with code -9 (SIGKILL) after 2 answered requests"),
-        ("hang", 1, "did not answer a request within 0.5 s"),
+        ("exit", 3, 2, "exited with code 3 before answering /ping"),
+        # one request at a time, so the count of answers before the kill is exact
+        ("die", 2, 1, "exited with code -9 (SIGKILL) after 2 answered requests"),
+        ("die", 2, 2, "exited with code -9 (SIGKILL) after"),
+        ("hang", 1, 2, "did not answer a request within 0.5 s"),
     ],
 )
-def test_serving_stage_ends_in_a_model_server_failure(fake, tiny, tmp_path, mode, n, what):
+def test_serving_stage_ends_in_a_model_server_failure(fake, tiny, tmp_path, mode, n, concurrency, what):
     """The serving stage whose server never comes up, is killed mid-replay or hangs returns (does not raise) one
     `model_server` fail finding saying what happened, with the log's tail; the log is kept, and no inference log
-    or store entry is written from the partial replay."""
+    or store entry is written from the partial replay; with requests in flight at once as well."""
     params, ref, tmp = tiny
-    params = _with_serving(params, request_timeout_s=0.5, retry_wait_s=0.05)
+    params = _with_serving(params, request_timeout_s=0.5, retry_wait_s=0.05, concurrency=concurrency)
     params = params.model_copy(update={"monitoring": params.monitoring.model_copy(update={"store": tmp_path / "st"})})
     (tmp_path / "out" / "training").mkdir(parents=True)
     ref.write(tmp_path / "out" / "training")

@@ -145,3 +145,47 @@ def test_serving_stage_names_a_feature_sent_with_the_wrong_type(tiny, tmp_path):
     assert detail["expected"] == "long" and detail["received"] == "string"
     assert detail["examples"] == current["distance"].unique()[:3].tolist()
     assert out.metrics["serving_type_mismatch.current.columns"] == 1.0
+
+
+class _EchoServer:
+    """Answers each request with a score computed from the rows it was sent (the first request slowest, so
+    answers come back out of order when several are in flight)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def invoke(self, frame: pd.DataFrame, timeout_s: float, body: str | None = None):
+        from datetime import UTC, datetime
+
+        from tasks.serving.server import Answer
+
+        self.calls += 1
+        if self.calls == 1:
+            time.sleep(0.05)  # makes the first answer arrive last (not a wait for anything)
+        scores = (frame["distance"].to_numpy() / 3000.0).tolist()
+        return Answer(200, [[1 - s, s] for s in scores], None, 1.0, datetime.now(UTC))
+
+
+class _DistanceModel:
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        s = X["distance"].to_numpy() / 3000.0
+        return np.c_[1 - s, s]
+
+
+def test_requests_in_flight_at_once_give_the_log_one_at_a_time_gives() -> None:
+    """The replay's log (rows, order, scores, batches) does not depend on how many requests are in flight."""
+    from tasks.serving.stage import inference_log, replay
+
+    frames = {"test": flights(230, 1), "current": flights(410, 2)}
+    ref = ModelRef("models:/m-1", "m-1", "r-1", features=FEATURES, categorical=["carrier"], text=[])
+    keep = ["flight_id", "scheduled_at", *FEATURES]
+    logs = []
+    for concurrency in (1, 3):
+        p = ServingParams(batch_rows=50, concurrency=concurrency)
+        done = replay(_EchoServer(), frames, ref, _DistanceModel(), keep, p, schema=None)
+        logs.append(inference_log(done, keep).drop(columns=["served_at", "latency_ms"]))
+    pd.testing.assert_frame_equal(logs[0], logs[1])
+    log = logs[1]
+    assert list(log["source"].value_counts().sort_index()) == [410, 230]
+    assert np.allclose(log["score"], log["offline_score"]) and log["batch"].nunique() == 5 + 9
+    assert list(log["flight_id"]) == [*frames["test"]["flight_id"], *frames["current"]["flight_id"]]

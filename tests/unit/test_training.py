@@ -168,3 +168,50 @@ def test_bundled_params_set_every_training_check():
     """params.yaml carries one section per training check with params, and the stage settings."""
     raw = yaml.safe_load((REPO / "params.yaml").read_text())["training"]
     assert set(raw) == {"validation_fraction", "metric", *(c.name for c in CHECKS if c.params.model_fields)}
+
+
+class _Unseeded:
+    """A scorer that draws its weights from an unseeded generator: no random_state a seed could reach."""
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {}
+
+    def set_params(self, **params):
+        return self
+
+    def fit(self, X, y):
+        self.w_ = np.random.default_rng().normal(size=np.asarray(X).shape[1])
+        return self
+
+    def predict_proba(self, X):
+        p = 1 / (1 + np.exp(-np.asarray(X) @ self.w_))
+        return np.c_[1 - p, p]
+
+
+@pytest.mark.parametrize("sample_rows", [10_000, 200])
+def test_the_check_fits_again_itself_whole_or_on_a_sample(sample_rows):
+    """The stage passes its one fit: the check refits the candidate on the same rows (small tables) or fits twice
+    on a seeded sample (big ones); a seeded model agrees, an unseeded draw does not, either way."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 3))
+    y = (X[:, 0] + rng.normal(size=1000) > 0).astype(int)
+    fit, val = np.arange(800), np.arange(800, 1000)
+    p = nondeterministic_training.Params(sample_rows=sample_rows)
+    for model, severity in ((LogisticRegression(), Severity.info), (_Unseeded(), Severity.fail)):
+        model.fit(X[fit], y[fit])
+        x = inputs(
+            y=y,
+            fit_rows=fit,
+            validation_rows=val,
+            validation_predictions=(model.predict_proba(X[val])[:, 1],),
+            model=Pipeline([("model", model)]),
+            model_inputs=X,
+            seed=3,
+        )
+        m = nondeterministic_training.measure(x, p)
+        [f] = nondeterministic_training.judge(m, p)
+        assert m.fits == 2 and m.rows == 200 and f.severity is severity, f.message
+        assert m.sample == (0 if sample_rows > 800 else 200) and f.evidence["sample_rows"] == m.sample

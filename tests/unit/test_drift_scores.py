@@ -1,0 +1,63 @@
+"""The daily windows' drift numbers come from Evidently's stat tests without a Report (no figures drawn): the same
+numbers the Report gives, column by column; a window's full report goes to the workspace once per model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tasks.drift import drift_scores, measure_drift
+from tasks.monitoring import workspace
+from tasks.monitoring.windows import Window
+
+
+def _frame(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "x": rng.normal(shift, 1, n),
+            "with_nan": np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n)),
+            "with_inf": np.where(rng.random(n) < 0.05, np.inf, rng.normal(size=n)),
+            "count": rng.integers(0, 5, n),
+            "nullable": pd.array(np.where(rng.random(n) < 0.2, None, rng.integers(0, 9, n)), dtype="Int64"),
+            "city": pd.Series(rng.choice(["oslo", "lima", "pune"], n, p=[0.5, 0.3, 0.2]), dtype="str"),
+            "code": rng.integers(0, 4, n),  # an integer category
+            "empty": np.full(n, np.nan),
+        }
+    )
+
+
+NUMERIC = ["x", "with_nan", "with_inf", "count", "nullable", "empty"]
+CATEGORICAL = ["city", "code"]
+
+
+def test_the_scores_are_the_reports_scores() -> None:
+    reference, current = _frame(3000, 0), _frame(700, 1, shift=0.3)
+    thresholds = dict.fromkeys([*NUMERIC, *CATEGORICAL], 0.1)
+    report = measure_drift(reference, current, NUMERIC, CATEGORICAL, thresholds)
+    direct = drift_scores(reference, current, NUMERIC, CATEGORICAL, thresholds)
+    assert direct.columns == report.columns and direct.unmeasured == report.unmeasured == {
+        "empty": "no values in the reference"
+    }
+    assert direct.columns["x"].drifted and not direct.columns["city"].drifted and direct.snapshot is None
+
+
+def test_a_window_is_logged_once_per_model_and_again_when_it_grew(tmp_path: Path) -> None:
+    reference = _frame(500, 0)
+    thresholds = dict.fromkeys(["x", "city"], 0.1)
+    made: list[str] = []
+
+    def report(w: Window):
+        made.append(w.label)
+        return measure_drift(reference, _frame(len(w), 2), ["x"], ["city"], thresholds).snapshot
+
+    day1, day2 = Window("2026-01-01", "2026-01-01", np.arange(300)), Window("2026-01-02", "2026-01-02", np.arange(200))
+    assert workspace.log_windows(tmp_path, "m-1", "run-1", [day1, day2], report) == 2
+    assert workspace.log_windows(tmp_path, "m-1", "run-2", [day1, day2], report) == 0  # the next night: as they were
+    grown = Window("2026-01-02", "2026-01-02", np.arange(260))
+    assert workspace.log_windows(tmp_path, "m-1", "run-3", [day1, grown], report) == 1
+    assert workspace.log_windows(tmp_path, "m-2", "run-3", [day1], report) == 1  # another model: its own project
+    assert made == ["2026-01-01", "2026-01-02", "2026-01-02", "2026-01-01"]
+    assert len(list((tmp_path / "evidently").glob("*/snapshots/*.json"))) == 4
