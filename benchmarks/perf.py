@@ -281,10 +281,15 @@ def main() -> int:
     ap.add_argument("--nightly", action="store_true", help="a second pass over the unchanged data")
     ap.add_argument("--skip-tools", action="store_true", help="no Evidently + GX comparison")
     ap.add_argument("--timeout", type=float, default=7200, help="seconds any one command may take")
+    ap.add_argument("--build-only", action="store_true", help="build the projects and stop")
     args = ap.parse_args()
     os.environ.setdefault("PYTHONPATH", str(ROOT))
     base = widen(build_flights(package_data_dir())[0].drop(columns="_local_date"))
     assert len(base.columns) >= 48, len(base.columns)
+    if args.build_only:
+        for n in (int(s) for s in args.sizes.split(",")):
+            print(build(n, args.dir / f"n{n}", base))
+        return 0
     results = {n: run_size(n, args, base) for n in (int(s) for s in args.sizes.split(","))}
     sizes = sorted(results)
     if len(sizes) > 1:

@@ -240,7 +240,7 @@ def cmd_inject(fault: str | None, show: bool, params_path: Path, out: Path | Non
 def cmd_metrics(out: Path, port: int, write: bool) -> int:
     """Serve `out/metrics.prom`, re-read at every scrape, on 127.0.0.1 until Ctrl-C; `--write` rebuilds it from
     the folder's report (after `dvc repro`, which does not write it)."""
-    import threading
+    import signal
 
     from tasks.metrics_export import TEXTFILE, serve_textfile, write_metrics
 
@@ -252,17 +252,18 @@ def cmd_metrics(out: Path, port: int, write: bool) -> int:
         return 0
     if not (out / TEXTFILE).is_file():
         print(f"glassbox: {out / TEXTFILE} does not exist yet; serving it once a run writes it", file=sys.stderr)
+    # Ctrl-C and SIGTERM are blocked before the server's thread starts (it inherits the mask) and taken with
+    # sigwait: a KeyboardInterrupt could land anywhere, in the print below too (exit -2, 1 start in 10 when the
+    # signal came right after the line), or on the wrong thread.
+    stop = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop)
     try:
         server, _ = serve_textfile(out / TEXTFILE, port)
     except OSError as e:
         raise ConfigError(f"--port {port}: cannot listen on 127.0.0.1 ({e.strerror or e})") from None
     print(f"serving {(out / TEXTFILE).resolve()} at http://127.0.0.1:{server.server_port}/metrics (Ctrl-C stops)")
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.shutdown()
+    signal.sigwait(stop)
+    server.shutdown()
     return 0
 
 
