@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tasks.params import STAGES  # noqa: E402
-from tests.flow.fakes import small_project  # noqa: E402
+from tests.flow.fakes import glassbox_process, small_project  # noqa: E402
 
 WAIT_S = 900  # the longest a point may take to come; the poll ends as soon as it does
 
@@ -53,18 +53,6 @@ def _runs(root: Path) -> list:
         return []
     client = _client(root)
     return client.search_runs([e.experiment_id for e in client.search_experiments()], max_results=5000)
-
-
-def _glassbox(root: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "run", "--params", "params.yaml", "--out", "reports"],
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
 
 
 def _run_state(root: Path) -> dict:
@@ -140,13 +128,13 @@ def main() -> int:
     root.mkdir(parents=True)
     small_project(root)
     git = ["git", "-c", "user.name=sweep", "-c", "user.email=sweep@localhost"]
-    (root / ".gitignore").write_text("mlflow.db\nmlartifacts/\nreports/\n.glassbox*\n")
+    (root / ".gitignore").write_text("mlflow.db\nmlartifacts/\nreports/\n.glassbox*\nglassbox.log\n")
     for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "project"]):  # versions are tied to a commit
         subprocess.run([*git, *command], cwd=root, check=True)
     points = [Point(s, w) for s in args.stages.split(",") for w in ("before", "during")]
 
     t0 = time.monotonic()
-    first = _glassbox(root).wait(timeout=WAIT_S)
+    first = glassbox_process(root, "run").wait(timeout=WAIT_S)
     print(f"complete run: exit {first} in {time.monotonic() - t0:.0f} s", flush=True)
     if first not in (0, 1):
         return 1
@@ -157,7 +145,7 @@ def main() -> int:
         store_before = _store(root)
         previous_run = _run_state(root).get("run_id")
         t0 = time.monotonic()
-        proc = _glassbox(root)
+        proc = glassbox_process(root, "run")
         while not _reached(root, point, previous_run):
             if proc.poll() is not None or time.monotonic() - t0 > WAIT_S:
                 break
@@ -177,7 +165,7 @@ def main() -> int:
         print(f"{point.name}: {rows[-1][1]}: {rows[-1][2]}", flush=True)
 
     t0 = time.monotonic()
-    rerun = _glassbox(root)
+    rerun = glassbox_process(root, "run")
     code = rerun.wait(timeout=WAIT_S)
     report = json.loads((root / "reports" / "report.json").read_text())
     done = [s["name"] for s in report["stages"] if s["verdict"] != "skipped"]

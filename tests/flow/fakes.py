@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +13,8 @@ import yaml
 
 from tasks.errors import ConfigError
 from tasks.result import Finding, Severity, StageOutput
+
+LOG = "glassbox.log"  # glassbox_process's output, in the project
 
 
 def placeholder_inputs(root: Path, inputs: dict) -> None:
@@ -45,6 +50,25 @@ def small_project(root: Path) -> Path:
     }
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     return root / "params.yaml"
+
+
+def glassbox_process(root: Path, *command: str) -> subprocess.Popen:
+    """`glassbox COMMAND` in the project, in a session of its own (so kill -9 reaches every process it started),
+    its output appended to `root/glassbox.log` (a pipe nobody reads would fill up and stall it)."""
+    with (root / LOG).open("a") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", *command, "--params", "params.yaml", "--out", "reports"],
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def log_tail(root: Path, lines: int = 20) -> str:
+    path = root / LOG
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.is_file() else ""
 
 
 def passes(ctx) -> StageOutput:

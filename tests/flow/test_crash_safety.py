@@ -7,31 +7,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-from tests.flow.fakes import small_project
+from tests.flow.fakes import glassbox_process, log_tail, small_project
 
 pytestmark = pytest.mark.slow
 WAIT_S = 600  # the longest a stage may take to start on a loaded machine; the poll ends as soon as it has
-
-
-def _glassbox(root: Path, *command: str) -> subprocess.Popen:
-    """`glassbox COMMAND` in the project, in a session of its own (so kill -9 reaches every process it started)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", *command, "--params", "params.yaml", "--out", "reports"],
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
 
 
 def _runs(root: Path) -> list:
@@ -43,11 +27,11 @@ def _runs(root: Path) -> list:
 
 def test_kill_9_mid_stage_then_rerun(tmp_path: Path) -> None:
     small_project(tmp_path)
-    assert _glassbox(tmp_path, "stage", "data").wait(timeout=WAIT_S) in (0, 1)
+    assert glassbox_process(tmp_path, "stage", "data").wait(timeout=WAIT_S) in (0, 1)
     report = tmp_path / "reports" / "report.json"
     before = report.read_bytes()
 
-    proc = _glassbox(tmp_path, "stage", "features")
+    proc = glassbox_process(tmp_path, "stage", "features")
     deadline = time.monotonic() + WAIT_S
     while not any(r.data.tags.get("glassbox.stage") == "features" for r in _runs(tmp_path)):
         assert proc.poll() is None and time.monotonic() < deadline, "the features stage never started"
@@ -60,8 +44,8 @@ def test_kill_9_mid_stage_then_rerun(tmp_path: Path) -> None:
     killed = [r for r in _runs(tmp_path) if r.data.tags.get("glassbox.stage") == "features"]
     assert [r.info.status for r in killed] == ["RUNNING"]  # what the kill left
 
-    rerun = _glassbox(tmp_path, "stage", "features")
-    assert rerun.wait(timeout=WAIT_S) in (0, 1), rerun.stderr.read() if rerun.stderr else ""
+    rerun = glassbox_process(tmp_path, "stage", "features")
+    assert rerun.wait(timeout=WAIT_S) in (0, 1), log_tail(tmp_path)
     runs = {r.info.run_id: r for r in _runs(tmp_path)}
     assert runs[killed[0].info.run_id].info.status == "KILLED"
     stages = [r for r in runs.values() if "glassbox.stage" in r.data.tags]
@@ -75,7 +59,7 @@ def test_kill_9_of_the_flow_at_a_stage_boundary_then_rerun(tmp_path: Path) -> No
     again: the rerun completes with a report of every layer, the killed run's MLflow parent is KILLED with the
     stage it died in, nothing is left RUNNING and no temporary file is left."""
     small_project(tmp_path)
-    proc = _glassbox(tmp_path, "run")
+    proc = glassbox_process(tmp_path, "run")
     run_file = tmp_path / "reports" / "run.json"
     deadline = time.monotonic() + WAIT_S
     while "data" not in (json.loads(run_file.read_text()).get("stages", []) if run_file.is_file() else []):
@@ -85,8 +69,8 @@ def test_kill_9_of_the_flow_at_a_stage_boundary_then_rerun(tmp_path: Path) -> No
     proc.wait()
     killed = json.loads(run_file.read_text())["mlflow_run_id"]
 
-    rerun = _glassbox(tmp_path, "run")
-    assert rerun.wait(timeout=WAIT_S) in (0, 1), rerun.stderr.read() if rerun.stderr else ""
+    rerun = glassbox_process(tmp_path, "run")
+    assert rerun.wait(timeout=WAIT_S) in (0, 1), log_tail(tmp_path)
     report = json.loads((tmp_path / "reports" / "report.json").read_text())
     assert report["provenance"]["mlflow_run_id"] != killed
     assert {s["name"] for s in report["stages"]} >= {"data", "features", "monitoring"}
