@@ -57,7 +57,8 @@ def measure(x: TrainingInputs, p: Params) -> Measurement:
             sample = p.sample_rows
             scores = [refits.candidate_refit(x, sample, x.seed, repeat=r)[1] for r in (0, 1)]
     if len(scores) < 2:
-        return Measurement(len(scores), len(scores[0]) if scores else 0, 0, max_abs_diff=0.0, rows_differ=0)
+        rows = len(scores[0]) if scores else 0
+        return Measurement(fits=len(scores), rows=rows, sample=0, max_abs_diff=0.0, rows_differ=0)
     first = scores[0]
     diff = np.max([np.abs(first - other) for other in scores[1:]], axis=0)
     # a NaN on one side only is a difference; NaN on both sides is the same answer

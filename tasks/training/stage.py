@@ -23,6 +23,7 @@ from tasks.modeling import ModelRef, build_model, log_model
 from tasks.result import StageOutput
 from tasks.training.checks import CHECKS
 from tasks.training.inputs import TrainingInputs, score
+from tasks.training.refits import rows
 
 __all__ = ["VALIDATION_FILE", "run", "score", "validation_split"]
 
@@ -63,17 +64,14 @@ def run(ctx: StageContext) -> StageOutput:
     fit_idx, val_idx = validation_split(train, inputs.timestamp, p.validation_fraction, spec.seed)
     if len(np.unique(y[fit_idx])) < 2:
         raise ConfigError(f"{inputs.train}: column {inputs.target!r} (target) has one class in the training part")
-    rows = (lambda a, i: a.iloc[i]) if isinstance(Xf, pd.DataFrame) else (lambda a, i: a[i])
-    models = [clone(template[-1]).fit(rows(Xf, fit_idx), y[fit_idx])]
-    val_scores = tuple(m.predict_proba(rows(Xf, val_idx))[:, 1] for m in models)
-    train_score = score(p.metric, y[fit_idx], models[0].predict_proba(rows(Xf, fit_idx))[:, 1])
-    val_score = score(p.metric, y[val_idx], val_scores[0])
+    model = clone(template[-1]).fit(rows(Xf, fit_idx), y[fit_idx])
+    val_scores = model.predict_proba(rows(Xf, val_idx))[:, 1]
+    train_score = score(p.metric, y[fit_idx], model.predict_proba(rows(Xf, fit_idx))[:, 1])
+    val_score = score(p.metric, y[val_idx], val_scores)
 
     # The candidate is logged whatever the checks say: the evidence of a failed run includes its model.
-    candidate = (
-        Pipeline([("preprocess", pre), ("model", models[0])]) if pre is not None else Pipeline([("model", models[0])])
-    )
-    mlflow.log_params({"estimator": type(models[0]).__name__, "seed": spec.seed, **spec.params})
+    candidate = Pipeline([("preprocess", pre), ("model", model)]) if pre is not None else Pipeline([("model", model)])
+    mlflow.log_params({"estimator": type(model).__name__, "seed": spec.seed, **spec.params})
     info = log_model(candidate, X.iloc[val_idx])
     ModelRef(
         model_uri=info.model_uri,
@@ -95,7 +93,7 @@ def run(ctx: StageContext) -> StageOutput:
         metric=p.metric,
         train_score=train_score,
         validation_score=val_score,
-        validation_predictions=val_scores,
+        validation_predictions=(val_scores,),  # the one fit; nondeterministic_training makes its own second
         key=inputs.id,
         timestamp=inputs.timestamp,
         model_features=Xf if pre is not None else None,
@@ -106,7 +104,7 @@ def run(ctx: StageContext) -> StageOutput:
     )
     checked = ctx.run_checks(CHECKS, x)
     # The candidate's validation scores: the evaluation layer chooses the cost-optimal threshold on them.
-    pd.DataFrame({"row": val_idx, "label": y[val_idx], "score": val_scores[0]}).to_parquet(
+    pd.DataFrame({"row": val_idx, "label": y[val_idx], "score": val_scores}).to_parquet(
         ctx.dir / VALIDATION_FILE, index=False
     )
     metrics = {
