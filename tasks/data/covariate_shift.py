@@ -24,7 +24,7 @@ from tasks import checks
 from tasks.columns import as_number, finite, is_datetime, is_numeric, metric_key, normalization
 from tasks.data.row_count import judgeable
 from tasks.data.stats import sample
-from tasks.drift import measure_drift
+from tasks.drift import drift_scores
 from tasks.limits import Limit, Share
 from tasks.result import Finding, Severity
 
@@ -132,7 +132,7 @@ def shift_of(
     current, touched = prepared_batch(train, batch, numeric, categorical)
     reference = reference.assign(**{c: as_number(reference[c]) for c in numeric})
     thresholds = {c: _warn_level(p.numeric) for c in numeric} | {c: _warn_level(p.categorical) for c in categorical}
-    drift = measure_drift(reference, current, numeric, categorical, thresholds)
+    drift = drift_scores(reference, current, numeric, categorical, thresholds)
     scores = []
     for c, d in drift.columns.items():
         one_sided = c in numeric and (normalization(train[c], tolerance) is None) != (

@@ -23,6 +23,7 @@ from great_expectations.data_context import AbstractDataContext
 from great_expectations.data_context.store.tuple_store_backend import TupleFilesystemStoreBackend
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.exceptions import DataContextError
+from great_expectations.execution_engine import PandasExecutionEngine
 
 from tasks.atomic import write_bytes
 from tasks.errors import ConfigError
@@ -45,6 +46,23 @@ def _set_whole(self: TupleFilesystemStoreBackend, key: Any, value: str | bytes, 
 
 
 TupleFilesystemStoreBackend._set = _set_whole  # type: ignore[method-assign]  # glassbox's processes only
+
+_domain_records = PandasExecutionEngine.get_domain_records
+
+
+def _one_column_domain(self: PandasExecutionEngine, domain_kwargs: dict) -> pd.DataFrame:
+    """A column expectation's records as that column alone. GX returns the whole batch, and each column-map
+    metric then drops the column's missing rows from every column of it (`df[df[col].notnull()]`): expectations x
+    columns x rows, 35 s for 141 expectations on a million rows of 50 columns; 11 s with the column alone, the
+    same results (tests/unit/test_gx_column_domain.py). Row conditions are applied before, as GX does."""
+    data = _domain_records(self, domain_kwargs)
+    column = domain_kwargs.get("column")
+    if column is not None and isinstance(data, pd.DataFrame) and data.columns.is_unique and column in data.columns:
+        return data[[column]]
+    return data
+
+
+PandasExecutionEngine.get_domain_records = _one_column_domain  # type: ignore[method-assign]
 
 
 def open_project(root: Path) -> AbstractDataContext:

@@ -39,6 +39,13 @@ def binary_labels(df: pd.DataFrame, target: str, positive: str | int | bool | No
     return y.astype("int64")
 
 
+def sample_positions(n: int, rows: int, seed: int) -> np.ndarray:
+    """Positions of at most `rows` of `n` rows, seeded, in order (all of them when `n <= rows`)."""
+    if n <= rows:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=rows, replace=False))
+
+
 def sample(df: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
     """At most `rows` rows drawn with `seed` (the original index kept, so findings can name rows)."""
     return df if len(df) <= rows else df.sample(n=rows, random_state=seed)

@@ -56,9 +56,14 @@ class Measurement(checks.Measurement):
 
 
 def _text(s: pd.Series) -> pd.Series | None:
-    if pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype):
-        known = s.dropna()
-        return known[known.map(lambda v: isinstance(v, str))].astype(str)
+    """The column's text values and how many rows hold each (in order of appearance): both tests are of a value,
+    so each distinct value is tested once, not once per row. None for a column that holds no text."""
+    if pd.api.types.is_object_dtype(s.dtype):
+        counts = s.value_counts(sort=False)
+        counts = counts[[isinstance(v, str) for v in counts.index]]
+        return counts.set_axis(counts.index.astype(str))
+    if pd.api.types.is_string_dtype(s.dtype):
+        return s.value_counts(sort=False)
     return None
 
 
@@ -66,22 +71,22 @@ def measure(x: DataInputs, p: Params) -> Measurement:
     odd: list[Odd] = []
     texts = {c: t for c in x.features if c in x.train and (t := _text(x.train[c])) is not None}
     for c, train in texts.items():
-        formulas_in_training = bool(train.str.match(FORMULA).any())
-        longest = int(train.str.len().max()) if len(train) else 0
+        formulas_in_training = bool(train.index.str.match(FORMULA).any())
+        longest = int(train.index.str.len().max()) if len(train) else 0
         limit = max(p.min_length, p.length_ratio * longest)
         for name, df in x.batches.items():
             values = _text(df[c]) if c in df else None
             if values is None or values.empty:
                 continue
             if not formulas_in_training:
-                hit = values[values.str.match(FORMULA)]
+                hit = values[values.index.str.match(FORMULA)]
                 if len(hit):
-                    shown = tuple(v[:40] for v in pd.unique(hit)[:SHOWN])
-                    odd.append(Odd(name, c, "formula", len(df), len(hit), shown))
-            blobs = values[values.str.len() > limit]
+                    shown = tuple(v[:40] for v in hit.index[:SHOWN])
+                    odd.append(Odd(name, c, "formula", len(df), int(hit.sum()), shown))
+            blobs = values[values.index.str.len() > limit]
             if len(blobs):
-                shown = tuple(f"{v[:20]}... ({len(v):,} characters)" for v in pd.unique(blobs)[:SHOWN])
-                odd.append(Odd(name, c, "blob", len(df), len(blobs), shown, longest))
+                shown = tuple(f"{v[:20]}... ({len(v):,} characters)" for v in blobs.index[:SHOWN])
+                odd.append(Odd(name, c, "blob", len(df), int(blobs.sum()), shown, longest))
     return Measurement(tuple(odd), len(texts))
 
 

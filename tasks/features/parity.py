@@ -20,9 +20,21 @@ def as_matrix(features: Any) -> np.ndarray:
 
 
 def matrix_sha256(m: np.ndarray) -> str:
-    """Fingerprint of a feature matrix, so a later stage can prove it trains on exactly these features."""
+    """Fingerprint of a feature matrix, so a later stage can prove it trains on exactly these features. The
+    matrix's buffer is hashed in place (a copy of a million-row matrix is gigabytes)."""
     m = np.ascontiguousarray(m, dtype="float64")
-    return hashlib.sha256(str(m.shape).encode() + m.tobytes()).hexdigest()
+    digest = hashlib.sha256(str(m.shape).encode())
+    digest.update(memoryview(m).cast("B"))
+    return digest.hexdigest()
+
+
+def fingerprinted_rows(n: int, manifest: dict) -> np.ndarray:
+    """The training rows (positions) whose features the features layer fingerprinted: its seeded sample of at
+    most `rows` of them (every row in a smaller table). The same draw in every stage that reads the manifest."""
+    from tasks.data.stats import sample_positions
+
+    drawn = manifest.get("fingerprint_rows") or {}
+    return sample_positions(n, int(drawn.get("rows", n)), int(drawn.get("seed", 0)))
 
 
 # Where a type the preprocessing file names may come from: the libraries a fitted scikit-learn pipeline is made

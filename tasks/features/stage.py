@@ -11,7 +11,14 @@ from sklearn.base import clone
 from tasks.context import StageContext
 from tasks.features.checks import CHECKS
 from tasks.features.inputs import BATCHES, FeatureInputs
-from tasks.features.parity import as_matrix, load_preprocessor, matrix_sha256, save_preprocessor, trusted_roots
+from tasks.features.parity import (
+    as_matrix,
+    fingerprinted_rows,
+    load_preprocessor,
+    matrix_sha256,
+    save_preprocessor,
+    trusted_roots,
+)
 from tasks.features.timezone_shift import hour_columns, timestamp_columns
 from tasks.features.vocabulary import text_vectorizers, vocabulary_fingerprint
 from tasks.frames import binary_target, categorical_columns, feature_columns, load_inputs
@@ -38,13 +45,18 @@ def run(ctx: StageContext) -> StageOutput:
     prepared: dict = {}
     if len(pipe.steps) > 1:
         pre = clone(pipe[:-1]).fit(train[features], binary_target(train, inputs, inputs.train))
-        fitted = as_matrix(pre.transform(train[features]))
         save_preprocessor(pre, ctx.dir / PREPROCESSOR)
         shipped = load_preprocessor(ctx.dir / PREPROCESSOR, trusted_roots(ctx.params.model.factory))
         vocabularies = vocabulary_fingerprint(pre)
+        # Transforms are row by row: the fitted and the shipped preprocessing are compared, and their output
+        # fingerprinted for the training layer, on one seeded sample of rows (every row of a smaller table).
+        drawn = {"rows": ctx.params.features.preprocessing_parity.rows, "seed": ctx.params.model.seed}
+        manifest["fingerprint_rows"] = drawn
+        sampled = train[features].iloc[fingerprinted_rows(len(train), manifest)]
+        fitted = as_matrix(pre.transform(sampled))
         prepared = {
             "fitted": fitted,
-            "replayed": as_matrix(shipped.transform(train[features])),
+            "replayed": as_matrix(shipped.transform(sampled)),
             "vocabularies": vocabularies,
             "shipped_vocabularies": vocabulary_fingerprint(shipped),
             "vectorizers": text_vectorizers(pre),

@@ -1,6 +1,8 @@
 """Features match: the model is fitted on exactly the features the features layer validated. The shipped
-preprocessing is replayed here on the training rows and its output fingerprinted; another fingerprint means
-the features layer's verdicts (parity, scaling, vocabulary, ranges) are about a matrix this model never saw."""
+preprocessing's output on the training rows, the matrix the model is fitted on, is fingerprinted on the rows the
+features layer fingerprinted (its seeded sample on a large table, every row on a small one); another fingerprint
+means the features layer's verdicts (parity, scaling, vocabulary, ranges) are about a matrix this model never
+saw."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ class Measurement(checks.Measurement):
     expected_sha256: str | None  # what the features layer recorded (None: it recorded none)
     found_sha256: str | None  # the matrix training fits on (None: no preprocessing step, raw columns)
     shape: tuple[int, ...] | None = None
+    of_rows: int = 0  # training rows, when `shape` is of a seeded sample of them
 
     @property
     def matches(self) -> bool:
@@ -33,11 +36,14 @@ def measure(x: TrainingInputs, p: checks.NoParams) -> Measurement:
     if x.model_features is None:
         return Measurement(x.validated_sha256, None)
     matrix = as_matrix(x.model_features)
-    return Measurement(x.validated_sha256, matrix_sha256(matrix), tuple(matrix.shape))
+    return Measurement(x.validated_sha256, matrix_sha256(matrix), tuple(matrix.shape), x.fingerprint_of)
 
 
-def _dims(shape: tuple[int, ...] | None) -> str:
-    return " x ".join(f"{d:,}" for d in shape or ())
+def _dims(m: Measurement) -> str:
+    dims = " x ".join(f"{d:,}" for d in m.shape or ())
+    if m.shape and m.of_rows > m.shape[0]:
+        return f"{dims} (a seeded sample of the {m.of_rows:,} training rows, the features layer's)"
+    return dims
 
 
 def judge(m: Measurement, p: checks.NoParams) -> list[Finding]:
@@ -65,14 +71,14 @@ def judge(m: Measurement, p: checks.NoParams) -> list[Finding]:
                 severity=Severity.fail,
                 message="the preprocessing does not reproduce the features the feature stage validated: "
                 f"expected sha256 {m.expected_sha256[:12]}..., found {m.found_sha256[:12]}... "
-                f"(a {_dims(m.shape)} matrix)",
+                f"(a {_dims(m)} matrix)",
                 evidence=evidence,
             )
         ]
     return [
         Finding(
             severity=Severity.info,
-            message=f"training fits on the features the feature stage validated: a {_dims(m.shape)} matrix, "
+            message=f"training fits on the features the feature stage validated: a {_dims(m)} matrix, "
             f"sha256 {m.found_sha256[:12]}...",
             evidence=evidence,
         )

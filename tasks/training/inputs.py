@@ -56,8 +56,9 @@ class TrainingInputs:
     validation_predictions: tuple[np.ndarray, ...]
     key: str | None = None
     timestamp: str | None = None
-    model_features: np.ndarray | None = None
+    model_features: np.ndarray | None = None  # the rows of it the features layer fingerprinted (its sample)
     validated_sha256: str | None = None
+    fingerprint_of: int = 0  # training rows, of which model_features holds a sample when it has fewer
     model_inputs: Any = None  # np.ndarray, or pd.DataFrame when the model has no preprocessing step
     model: Any = None  # sklearn Pipeline
     seed: int = 0

@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 
 from tasks.context import StageContext
 from tasks.errors import ConfigError
-from tasks.features.parity import as_matrix, load_preprocessor, trusted_roots
+from tasks.features.parity import as_matrix, fingerprinted_rows, load_preprocessor, trusted_roots
 from tasks.features.stage import MANIFEST
 from tasks.frames import binary_target, load_inputs
 from tasks.modeling import ModelRef, build_model, log_model
@@ -96,7 +96,8 @@ def run(ctx: StageContext) -> StageOutput:
         validation_predictions=(val_scores,),  # the one fit; nondeterministic_training makes its own second
         key=inputs.id,
         timestamp=inputs.timestamp,
-        model_features=Xf if pre is not None else None,
+        model_features=rows(Xf, fingerprinted_rows(len(train), manifest)) if pre is not None else None,
+        fingerprint_of=len(train),
         validated_sha256=manifest.get("sha256") if pre is not None else None,
         model_inputs=Xf,
         model=candidate,

@@ -232,3 +232,28 @@ def test_rows_moved_ignores_sampling_and_sees_a_shift() -> None:
     scores = np.random.default_rng(0).beta(2, 5, 20_000)
     assert rows_moved(scores, scores[:500], seed=0) < 0.01
     assert 0.08 < rows_moved(scores, scores[:500] + 0.1, seed=0) < 0.12
+
+
+def test_a_large_batch_is_compared_on_a_seeded_sample_that_still_sees_a_relabelled_segment() -> None:
+    """Over `batch_rows` labelled rows a batch is compared on a seeded sample: the message says of how many,
+    the relabelled segment still fails naming its column, and a clean batch stays quiet."""
+    train = snapshot()
+    relabelled = snapshot(6000, seed=2, start=CURRENT)
+    relabelled.loc[relabelled["kind"] == "c", "late"] = 1
+    x = data_inputs(
+        train.drop(columns="delay"),
+        {
+            "test": snapshot(6000, seed=1, start=TEST).drop(columns="delay"),
+            "current": relabelled.drop(columns="delay"),
+        },
+        target="late",
+        id="id",
+        baseline=baseline(profile_of(train), "a" * 32),
+        train_md5="a" * 32,
+    )
+    params = target_logic_changed.Params(batch_rows=2000)
+    _, test, now = findings(target_logic_changed, x, params)
+    assert "a seeded sample of 2,000 of its 6,000 labelled rows" in now.message
+    assert now.evidence["rows"] == 2000 and now.evidence["labelled_rows"] == 6000
+    assert now.severity is Severity.fail and now.columns == ["kind"], now.message
+    assert test.severity is Severity.info, test.message

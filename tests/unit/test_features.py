@@ -89,3 +89,20 @@ def test_out_of_range_just_beyond_training_warns():
 def test_in_range_is_silent():
     """Values inside the training range produce no finding."""
     assert outside(TRAIN) == []
+
+
+def test_parity_on_a_sample_says_so_and_still_fires():
+    """Over `rows` training rows the replay is on a seeded sample: the message names it, a skipped scaling still
+    fails on it, and the sample is the same rows run after run."""
+    from tasks.data.stats import sample_positions
+
+    pre = build_preprocessor(["city"], ["age"]).fit(TRAIN)
+    fitted = as_matrix(pre.transform(TRAIN))
+    rows = sample_positions(len(TRAIN), 40, seed=7)
+    assert len(rows) == 40 and list(rows) == sorted(set(rows)) and (rows == sample_positions(100, 40, 7)).all()
+    assert (sample_positions(30, 40, 7) == np.arange(30)).all()
+    same = replay_parity(fitted[rows], fitted[rows].copy())
+    assert same.severity is Severity.info and "a seeded sample of 40 of the 100 raw training rows" in same.message
+    unscaled = fitted[rows].copy()
+    unscaled[:, 0] = TRAIN["age"].to_numpy()[rows]
+    assert replay_parity(fitted[rows], unscaled).severity is Severity.fail

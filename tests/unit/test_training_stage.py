@@ -15,7 +15,7 @@ from sklearn.base import clone
 
 from tasks import tracking
 from tasks.context import StageContext
-from tasks.features.parity import as_matrix, matrix_sha256, save_preprocessor
+from tasks.features.parity import as_matrix, fingerprinted_rows, matrix_sha256, save_preprocessor
 from tasks.features.stage import MANIFEST
 from tasks.modeling import ModelRef, build_model
 from tasks.params import Inputs, ModelSpec, Params, Tracking
@@ -52,7 +52,14 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     mlflow.set_tracking_uri(previous)
 
 
-def run_stage(store: dict, name: str, train: pd.DataFrame, test: pd.DataFrame, validated: str | None = None):
+def run_stage(
+    store: dict,
+    name: str,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    validated: str | None = None,
+    drawn: dict | None = None,
+):
     """The features stage's outputs written as it writes them (a fitted preprocessor and its fingerprint),
     then the training stage in its own MLflow run."""
     root: Path = store["root"] / name
@@ -68,8 +75,11 @@ def run_stage(store: dict, name: str, train: pd.DataFrame, test: pd.DataFrame, v
         "numeric": ["x1", "x2"],
         "text": [],
         "preprocessor": "preprocessor.skops",
-        "sha256": validated or matrix_sha256(as_matrix(pre.transform(train[FEATURES]))),
     }
+    if drawn:
+        manifest["fingerprint_rows"] = drawn
+    fingerprinted = train[FEATURES].iloc[fingerprinted_rows(len(train), manifest)]
+    manifest["sha256"] = validated or matrix_sha256(as_matrix(pre.transform(fingerprinted)))
     (root / "features" / MANIFEST).write_text(json.dumps(manifest))
     inputs = Inputs(
         train=root / "train.parquet",
@@ -125,3 +135,17 @@ def test_features_other_than_the_validated_ones_fail(store: dict) -> None:
     )
     assert by_check(output.findings, "features_match").severity is Severity.fail
     assert output.metrics["features_match.matches"] == 0.0
+
+
+def test_the_fingerprint_of_a_sample_is_matched_on_the_same_rows(store: dict) -> None:
+    """On a large table the features layer fingerprints a seeded sample of rows: training fingerprints the same
+    rows of the matrix it fits on and says so; the whole matrix's fingerprint is another one."""
+    train, test = frame(600, 1, "2024-01-01", "tr"), frame(200, 2, "2024-03-01", "te")
+    output, _ = run_stage(store, "sampled", train, test, drawn={"rows": 250, "seed": 3})
+    found = by_check(output.findings, "features_match")
+    assert found.severity is Severity.info and "a seeded sample of the 600 training rows" in found.message
+    assert "250 x" in found.message and output.metrics["features_match.matches"] == 1.0
+    pre = clone(build_model(SPEC, ["c"], ["x1", "x2"])[:-1]).fit(train[FEATURES], train["y"])
+    whole = matrix_sha256(as_matrix(pre.transform(train[FEATURES])))
+    output, _ = run_stage(store, "sampled-whole", train, test, validated=whole, drawn={"rows": 250, "seed": 3})
+    assert by_check(output.findings, "features_match").severity is Severity.fail
