@@ -49,6 +49,11 @@ class Settings(CheckParams):
     window_min_rows: Annotated[int, Field(ge=1)] = Field(
         200, description="requests a daily window needs; a smaller day is pooled with the days before it"
     )
+    workspace_windows: Annotated[int, Field(ge=0)] = Field(
+        3,
+        description="daily windows whose Evidently report a run adds to the workspace, newest first (each is a full "
+        "report, seconds at 50 columns; the older ones are added by the next runs); 0: none",
+    )
 
 
 CHECKS = checks_of(

@@ -154,7 +154,7 @@ def run(ctx: StageContext) -> StageOutput:
     def report(w: windows.Window) -> Any:
         return measure_drift(reference, traffic.iloc[w.rows], [*numeric, pred], categorical, thresholds).snapshot
 
-    logged = workspace.log_windows(m.store, ref.model_id, ctx.run_id, list(cut), report)
+    logged, pending = workspace.log_windows(m.store, ref.model_id, ctx.run_id, list(cut), report, m.workspace_windows)
 
     x = MonitoringInputs(
         current=current,
@@ -182,6 +182,7 @@ def run(ctx: StageContext) -> StageOutput:
         "labelled_requests": float(traffic[label].notna().sum()) if traffic is not None else 0.0,
         "windows": float(len(cut)),
         "evidently_snapshots": float(logged),  # in the workspace `evidently ui --workspace <store>/evidently` opens
+        "evidently_snapshots_pending": float(pending),  # windows the next runs add (workspace_windows per run)
     }
     return StageOutput(
         findings=checked.findings,

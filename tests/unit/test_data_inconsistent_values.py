@@ -170,3 +170,14 @@ def test_symbols_that_change_a_value_are_not_spelling() -> None:
         assert spelling_variants(pd.Series([a, b] * 5), pd.Series([a, b])) == (0, {})
     rows, groups = spelling_variants(pd.Series(["UA"] * 9), pd.Series(["U.A.", "UA", "ua"]))
     assert rows == 2 and groups == {"UA": ["U.A.", "ua"]}
+
+
+def test_scale_factor_on_seeded_samples_of_a_large_column() -> None:
+    """With `rows`, the scales come from seeded samples a side: the same factor of ten, or none, as every row
+    gives, and the same ratios from run to run."""
+    a = pd.Series(np.random.default_rng(4).lognormal(3, 1, 200_000))
+    for batch, k in ((a * 1000, 3), (a * 0.01, -2), (a * 1.3, None)):
+        whole, sampled = scale_factor(a, batch, 0.15), scale_factor(a, batch, 0.15, rows=5000, seed=1)
+        assert whole[0] == sampled[0] == k
+        assert sampled == scale_factor(a, batch, 0.15, rows=5000, seed=1)
+        assert all(abs(whole[1][r] - sampled[1][r]) < 0.05 for r in whole[1])

@@ -54,10 +54,29 @@ def test_a_window_is_logged_once_per_model_and_again_when_it_grew(tmp_path: Path
         return measure_drift(reference, _frame(len(w), 2), ["x"], ["city"], thresholds).snapshot
 
     day1, day2 = Window("2026-01-01", "2026-01-01", np.arange(300)), Window("2026-01-02", "2026-01-02", np.arange(200))
-    assert workspace.log_windows(tmp_path, "m-1", "run-1", [day1, day2], report) == 2
-    assert workspace.log_windows(tmp_path, "m-1", "run-2", [day1, day2], report) == 0  # the next night: as they were
+    assert workspace.log_windows(tmp_path, "m-1", "run-1", [day1, day2], report, 5) == (2, 0)
+    assert workspace.log_windows(tmp_path, "m-1", "run-2", [day1, day2], report, 5) == (0, 0)  # as they were
     grown = Window("2026-01-02", "2026-01-02", np.arange(260))
-    assert workspace.log_windows(tmp_path, "m-1", "run-3", [day1, grown], report) == 1
-    assert workspace.log_windows(tmp_path, "m-2", "run-3", [day1], report) == 1  # another model: its own project
+    assert workspace.log_windows(tmp_path, "m-1", "run-3", [day1, grown], report, 5) == (1, 0)
+    assert workspace.log_windows(tmp_path, "m-2", "run-3", [day1], report, 5) == (1, 0)  # another model: its own
     assert made == ["2026-01-01", "2026-01-02", "2026-01-02", "2026-01-01"]
     assert len(list((tmp_path / "evidently").glob("*/snapshots/*.json"))) == 4
+
+
+def test_a_run_adds_the_newest_windows_up_to_its_limit_and_the_next_runs_the_rest(tmp_path: Path) -> None:
+    """A first run over many days draws `limit` reports, newest first; the next runs add the older ones."""
+    reference = _frame(300, 0)
+    thresholds = dict.fromkeys(["x", "city"], 0.1)
+    made: list[str] = []
+
+    def report(w: Window):
+        made.append(w.label)
+        return measure_drift(reference, _frame(len(w), 2), ["x"], ["city"], thresholds).snapshot
+
+    days = [Window(f"2026-01-0{d}", f"2026-01-0{d}", np.arange(200)) for d in range(1, 6)]
+    assert workspace.log_windows(tmp_path, "m", "run-1", days, report, 2) == (2, 3)
+    assert made == ["2026-01-04", "2026-01-05"]
+    assert workspace.log_windows(tmp_path, "m", "run-2", days, report, 2) == (2, 1)
+    assert workspace.log_windows(tmp_path, "m", "run-3", days, report, 2) == (1, 0)
+    assert workspace.log_windows(tmp_path, "m", "run-4", days, report, 0) == (0, 0)
+    assert sorted(made) == [d.label for d in days]
