@@ -4,7 +4,9 @@ server decodes glassbox's payload of them (MLflow's own parser, the model's inpu
 that holds on the file and breaks on the wire was broken in transit (a type the payload cannot carry, a
 value changed by serialization): a finding at the expectation's own severity, as the data layer weighs it.
 Expectations the file itself breaks are the data and features layers' findings and are not repeated here,
-so the check is silent wherever the wire carries the file faithfully, whatever the data."""
+so the check is silent wherever the wire carries the file faithfully, whatever the data. A column that arrives
+as written (the same dtype and values, missing where the file is) is judged by GX as the file is, by
+construction: only the columns that differ are validated, on both sides."""
 
 from __future__ import annotations
 
@@ -37,8 +39,9 @@ class SourceContract:
     rows: int  # rows the server's parser accepted (the rows compared)
     refused: int  # rows in batches the parser refused (serving_nan counts them as unanswered)
     checked: int  # expectations on the served columns
-    broken_in_file: int  # already broken before the wire (the earlier layers' findings)
+    broken_in_file: int  # already broken before the wire (the earlier layers' findings), of those validated
     changed: tuple[Broken, ...]
+    validated: tuple[str, ...] = ()  # served columns that differ between file and wire: validated on both sides
 
     @property
     def broken(self) -> tuple[Broken, ...]:
@@ -81,7 +84,12 @@ def compare(source: str, suite: Any, file: Any, wire: Any, refused: int) -> Sour
 
     if wire.empty:  # every batch refused by the server's parser: nothing reached the model to hold to it
         return SourceContract(source, rows=0, refused=refused, checked=0, broken_in_file=0, changed=())
-    results = validate_in_memory(suite, {"file": file, "wire": wire})
+    served = set(map(str, wire.columns))
+    checked = sum(getattr(e, "column", None) in served for e in suite.expectations)
+    differ = [c for c in wire.columns if not file[c].equals(wire[c])]
+    if not differ:
+        return SourceContract(source, len(wire), refused, checked, broken_in_file=0, changed=())
+    results = validate_in_memory(suite, {"file": file[differ], "wire": wire[differ]})
     before = _validation(source, suite.name, results["file"], file).outcomes
     after = _validation(source, suite.name, results["wire"], wire).outcomes
     changed = []
@@ -93,9 +101,10 @@ def compare(source: str, suite: Any, file: Any, wire: Any, refused: int) -> Sour
         source=source,
         rows=len(wire),
         refused=refused,
-        checked=len(after),
+        checked=checked,
         broken_in_file=sum(not f.success for f in before),
         changed=tuple(changed),
+        validated=tuple(map(str, differ)),
     )
 
 
@@ -137,9 +146,15 @@ def judge(m: Measurement, p: checks.NoParams) -> list[Finding]:
                 f"but break on what the server received: {'; '.join(map(_named, s.broken))}"
             )
         else:
+            validated = (
+                f" ({len(s.validated)} column(s) decoded otherwise than stored, validated on both sides: "
+                f"{', '.join(s.validated[:5])}{'...' if len(s.validated) > 5 else ''}; the others arrived as written)"
+                if s.validated
+                else " (every served column arrived as written: the same dtype and values)"
+            )
             message = (
                 f"{s.source}: the {s.checked} expectations of the {m.suite!r} suite on the served columns judge "
-                f"the {s.rows:,} rows the server received as they judge the file{earlier}{refused}"
+                f"the {s.rows:,} rows the server received as they judge the file{validated}{earlier}{refused}"
             )
             held = [b for b in s.changed if b.holds]
             if held:
@@ -158,6 +173,7 @@ def judge(m: Measurement, p: checks.NoParams) -> list[Finding]:
                     "rows_refused": s.refused,
                     "expectations": s.checked,
                     "broken_in_file": s.broken_in_file,
+                    "validated_columns": list(s.validated),
                     "changed": [
                         {
                             "expectation": b.expectation,

@@ -90,10 +90,17 @@ def test_values_changed_within_tolerance_are_named_but_do_not_fail():
 
 
 def test_what_the_file_already_breaks_is_not_repeated():
-    """An out-of-range file value broken the same way on the wire is the earlier layers' finding."""
+    """An out-of-range file value broken the same way on the wire is the earlier layers' finding: carried as
+    written, the column is not validated again; decoded otherwise (floats for integers), it is validated on both
+    sides and the break it shares with the file is not repeated."""
     file = frame().assign(n=lambda d: d["n"].where(d.index >= 50, 500))
     m, (f,) = judge(file, file.copy())
-    assert f.severity is Severity.info and m.sources[0].broken_in_file == 1 and "already broken" in f.message
+    assert f.severity is Severity.info and m.sources[0].validated == () and "arrived as written" in f.message
+    file.loc[7, "n"] = np.nan  # integers with a null: stored as floats on both sides, still integers
+    wire = file.assign(n=file["n"] + 0.0, city=file["city"].astype(object))
+    m, (f,) = judge(file.assign(n=file["n"].astype("Float64")), wire)
+    assert f.severity is Severity.info and m.sources[0].broken_in_file == 1 and "already broken" in f.message, f.message
+    assert m.sources[0].validated == ("n", "city")
 
 
 def test_the_expectations_own_severity_is_the_findings():
