@@ -9,9 +9,9 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install browser dvc-plots run test lint audit clean
+.PHONY: install browser postgres dvc-plots run test lint audit clean
 
-install: $(STAMP) browser dvc-plots
+install: $(STAMP) browser postgres dvc-plots
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PY) >/dev/null || { echo "need $(PY) on PATH"; exit 2; }
@@ -41,6 +41,22 @@ browser:
 	$$apt install --no-install-recommends $(CHROMIUM_PKGS) >/dev/null 2>&1 || \
 	{ $$apt update >/dev/null 2>&1 && $$apt install --no-install-recommends $(CHROMIUM_PKGS) >/dev/null 2>&1; } || \
 	echo "browser tests will skip: apt-get install $(CHROMIUM_PKGS) failed"
+
+# Debian's PostgreSQL server, for the test of MLflow and Prefect on it (tests/postgres.py runs a throwaway cluster of
+# its own from /usr/lib/postgresql/N/bin; Debian's package may also create and start its own `main` cluster, which
+# nothing here uses), where it is missing: as for the browser, never fails the install; without it those tests skip.
+POSTGRES_PKGS := postgresql
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && exit 0; command -v initdb >/dev/null && exit 0; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	else echo "PostgreSQL tests will skip: no PostgreSQL and no root or passwordless sudo to install it (apt-get install $(POSTGRES_PKGS))"; exit 0; fi; \
+	command -v apt-get >/dev/null || { echo "PostgreSQL tests will skip: no PostgreSQL and no apt-get to install it"; exit 0; }; \
+	apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get -q -y"; \
+	echo "installing Debian's $(POSTGRES_PKGS) for the PostgreSQL test"; \
+	$$apt install --no-install-recommends $(POSTGRES_PKGS) >/dev/null 2>&1 || \
+	{ $$apt update >/dev/null 2>&1 && $$apt install --no-install-recommends $(POSTGRES_PKGS) >/dev/null 2>&1; } || \
+	echo "PostgreSQL tests will skip: apt-get install $(POSTGRES_PKGS) failed"
 
 run: install
 	$(BIN)/glassbox run

@@ -144,7 +144,7 @@ def mlflow_link(tracking: Tracking, run_id: str | None) -> dict[str, Any]:
         except Exception as e:  # the alert goes out without the URL rather than not at all
             log.warning("alert: no MLflow UI URL (%s)", type(e).__name__)
     else:
-        link["open_with"] = f"mlflow ui --backend-store-uri {uri}"
+        link["open_with"] = f"mlflow ui --backend-store-uri {public_uri(uri)}"
     return link
 
 

@@ -49,8 +49,9 @@ def configure(tracking: Tracking) -> None:
 
 def reach_store(tracking: Tracking) -> None:
     """The store answers and could take a write now, checked once before a run starts: a stopped tracking server
-    or a SQLite file another process holds is one line naming the store (MLflow's own retries spend ~4 min on a
-    refused connection, and a locked file would crash a stage midway)."""
+    or PostgreSQL server, or a SQLite file another process holds, is one line naming the store (MLflow's own
+    retries spend ~4 min on a refused connection, ~100 s on a database, and a locked file would crash a stage
+    midway)."""
     import sqlite3
 
     uri, wait = tracking.uri, tracking.store_timeout_s
@@ -62,6 +63,8 @@ def reach_store(tracking: Tracking) -> None:
             with closing(sqlite3.connect(db, timeout=wait, isolation_level=None)) as con:
                 con.execute("BEGIN IMMEDIATE")
                 con.execute("ROLLBACK")
+        elif uri.split("://", 1)[0] in POSTGRES_SCHEMES:
+            _connect_once(uri, wait)
         with _environ(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT=str(max(1, round(wait)))):
             configure(tracking)
     except sqlite3.OperationalError as e:
@@ -70,6 +73,27 @@ def reach_store(tracking: Tracking) -> None:
     except Exception as e:  # MLflow's, SQLAlchemy's and requests' errors: the store is named with the first line
         first = scrubbed(str(e).strip()).splitlines()[0][:300] if str(e).strip() else ""
         raise ConfigError(f"{where}: {type(e).__name__}: {first}; {expected}") from None
+
+
+# The PostgreSQL drivers whose connect() takes libpq's connect_timeout (psycopg2 is SQLAlchemy's default).
+POSTGRES_SCHEMES = ("postgresql", "postgresql+psycopg2", "postgresql+psycopg")
+
+
+def _connect_once(uri: str, wait: float) -> None:
+    """One connection to a PostgreSQL store within the wait (libpq counts whole seconds, at least 2): a stopped
+    server, a wrong port, database or role is an error now, not after MLflow's ten engine attempts (~100 s)."""
+    import math
+
+    import sqlalchemy
+    from sqlalchemy.pool import NullPool
+
+    timeout = max(2, math.ceil(wait))
+    engine = sqlalchemy.create_engine(uri, poolclass=NullPool, connect_args={"connect_timeout": timeout})
+    try:
+        with engine.connect():
+            pass
+    finally:
+        engine.dispose()
 
 
 @contextmanager

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from flows.notify import after_run
-from tasks.alerts import ALERT_FILE, alert_run, build_alert, to_markdown, trimmed
+from tasks.alerts import ALERT_FILE, alert_run, build_alert, mlflow_link, to_markdown, trimmed
 from tasks.errors import ConfigError
 from tasks.params import AlertsParams, Tracking, load_params
 from tasks.provenance import Provenance
@@ -187,6 +187,15 @@ def test_the_webhook_token_is_never_written_or_logged(receiver, tmp_path, caplog
         and receiver.auth[1] == "Basic " + base64.b64encode(f"u:{TOKEN}".encode()).decode()
     )
     assert "not delivered to 127.0.0.1:" in seen[-1]
+
+
+def test_a_database_store_password_stays_out_of_the_alert():
+    """The alert names a database store (its URI and the `mlflow ui` command to open it) without its user and
+    password: an alert is read by people who never had them."""
+    link = mlflow_link(Tracking(tracking_uri=f"postgresql://alice:{TOKEN}@db.local:5432/mlflow"), "mlflowrun42")
+    assert link["tracking_uri"] == "postgresql://db.local:5432/mlflow"
+    assert link["open_with"] == "mlflow ui --backend-store-uri postgresql://db.local:5432/mlflow"
+    assert TOKEN not in json.dumps(link) and "alice" not in json.dumps(link)
 
 
 def test_webhook_url_is_validated_without_echoing_it(tmp_path):
