@@ -102,7 +102,9 @@ def _exit_code(report: dict) -> int:
 
 
 def cmd_run(params_path: Path, out: Path) -> int:
+    from flows.engine import reach_cluster
     from tasks.input_files import check_inputs
+    from tasks.redact import public_uri
     from tasks.tracking import reach_store
 
     params = load_params(params_path)  # fail fast, before a Prefect server starts
@@ -111,6 +113,7 @@ def cmd_run(params_path: Path, out: Path) -> int:
     with project_lock(params.root):
         check_inputs(params)
         reach_store(params.tracking)
+        reach_cluster(params.engine)  # a Dask scheduler that does not answer: one line, before Prefect starts
         from flows.pipeline import pipeline
 
         pipeline(params_path=str(params_path), out=str(out), return_state=True)
@@ -119,7 +122,7 @@ def cmd_run(params_path: Path, out: Path) -> int:
         return 1
     report = json.loads(report_path.read_text())
     print(f"\nglassbox {report['status'].upper()}: report {(out / 'report.html').resolve()}")
-    uri = params.tracking.tracking_uri
+    uri = public_uri(params.tracking.tracking_uri)  # a database password stays in params, out of the log
     print(f"MLflow run {report['provenance']['mlflow_run_id']} (mlflow ui --backend-store-uri {uri})")
     if report["first_failure"]:
         ff = report["first_failure"]
@@ -317,7 +320,8 @@ def cmd_retrained(params_path: Path, model_uri: str | None, version: str | None)
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def process_defaults() -> None:
+    """What a glassbox process sets before any work: the CLI's, and a Dask worker's before it runs a stage."""
     for k, v in OFFLINE_ENV.items():
         os.environ.setdefault(k, v)
     # Prefect's client metrics server binds 0.0.0.0 when a user's settings turn it on: never, here
@@ -327,6 +331,10 @@ def main(argv: list[str] | None = None) -> int:
     # Integer columns stay integers in model signatures on purpose: a NaN or a string sent for one is a
     # serving-time type error the serving layer reports, not something to paper over as float.
     warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer", category=UserWarning)
+
+
+def main(argv: list[str] | None = None) -> int:
+    process_defaults()
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":

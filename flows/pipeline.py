@@ -9,12 +9,12 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.states import Completed, Failed, State
 
+from flows.engine import stage_calls
 from flows.notify import after_run, run_artifacts
-from flows.stage_task import run_stage
 from tasks.input_files import check_inputs
 from tasks.params import STAGES, Params, load_params
 from tasks.project_lock import project_lock
-from tasks.runner import PipelineRun, begin_run, run_sequence
+from tasks.runner import begin_run, run_sequence
 from tasks.tracking import reach_store
 
 
@@ -31,13 +31,10 @@ def pipeline(params_path: str = "params.yaml", out: str = "reports/latest"):
 def _walk(params: Params, out_dir: Path, logger: Any) -> State:
     check_inputs(params)  # the inputs' form, before the last run's evidence is replaced (once per process)
     reach_store(params.tracking)  # a stopped tracking server or a locked store: one line naming it
-    run = begin_run(params, out_dir)
-    logger.info("glassbox run %s (MLflow run %s)", run.run_id, run.mlflow_run_id)
-
-    def call(name: str, current: PipelineRun):
-        return run_stage.with_options(name=name)(name, params, out_dir, current)
-
-    outcome = run_sequence(list(STAGES), params, out_dir, run, call, log=logger.info)
+    with stage_calls(params, out_dir) as call:  # inline, or a Dask cluster reached (or started) before the run
+        run = begin_run(params, out_dir)
+        logger.info("glassbox run %s (MLflow run %s)", run.run_id, run.mlflow_run_id)
+        outcome = run_sequence(list(STAGES), params, out_dir, run, call, log=logger.info)
     report = after_run(outcome.report, params, out_dir, logger=logger)  # metrics.prom; the alert when one is due
     run_artifacts(report, logger=logger)  # the verdict table and each stage's findings on the flow run
     logger.info("report: %s  status: %s", (out_dir / "report.html").resolve(), report["status"])

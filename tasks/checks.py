@@ -93,13 +93,16 @@ def checks_of(*modules: ModuleType) -> tuple[Check, ...]:
     return tuple(Check.from_module(m) for m in modules)
 
 
-def layer_params(name: str, checks: Sequence[Check], base: type[BaseModel]) -> type[BaseModel]:
+def layer_params(
+    name: str, checks: Sequence[Check], base: type[BaseModel], module: str | None = None
+) -> type[BaseModel]:
     """The params model of a layer: its own settings (`base`) plus one section per check with params,
-    named as the check, described by the check's summary (what `glassbox params --explain` prints)."""
+    named as the check, described by the check's summary (what `glassbox params --explain` prints). `module` is
+    the module that binds the model under `name`: params pickle by reference to it (a Dask worker imports it)."""
     sections: dict[str, Any] = {
         c.name: (c.params, Field(default_factory=c.params, description=c.doc)) for c in checks if c.params.model_fields
     }
-    return create_model(name, __base__=base, **sections)
+    return create_model(name, __base__=base, __module__=module or __name__, **sections)
 
 
 @dataclass(frozen=True)

@@ -188,15 +188,54 @@ class AlertsParams(_Strict):
         return v
 
 
+class EngineParams(_Strict):
+    """Where the stages run (flows/engine.py). Either way one at a time, each after the previous one's verdict:
+    `default` runs each in the flow's own process; `dask` submits each to a Dask cluster, where it runs on a
+    worker process: a LocalCluster on 127.0.0.1 started for the run and closed after it, or the running scheduler
+    at `dask_address` (its workers need the same code, venv and project folder: README, Running on Dask)."""
+
+    task_runner: Literal["default", "dask"] = Field(
+        "default", description="default: in the flow's process; dask: each stage on a Dask worker process"
+    )
+    dask_address: str | None = Field(
+        None,
+        description="a running Dask scheduler, tcp://host:port or tls://host:port; null: a LocalCluster for the run",
+    )
+    dask_workers: Annotated[int, Field(ge=1, le=64)] = Field(
+        2, description="worker processes of the LocalCluster (one thread each); not used with dask_address"
+    )
+
+    @field_validator("dask_address")
+    @classmethod
+    def _scheduler_url(cls, v: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if v is not None:
+            parts = urlsplit(v)
+            try:
+                port = parts.port
+            except ValueError:
+                port = None
+            if parts.scheme not in ("tcp", "tls") or not parts.hostname or port is None or parts.path or "@" in v:
+                raise ValueError("expected a Dask scheduler address tcp://host:port or tls://host:port")
+        return v
+
+    @model_validator(mode="after")
+    def _address_needs_dask(self) -> EngineParams:
+        if self.dask_address is not None and self.task_runner != "dask":
+            raise ValueError("dask_address is set but task_runner is 'default': set task_runner to dask, or drop it")
+        return self
+
+
 SECRET_KEYS = ("alerts.webhook_url",)  # never echoed in a validation error: the value may carry a token
 
-DataParams = _checks.layer_params("DataParams", data.CHECKS, data.Settings)
-FeaturesParams = _checks.layer_params("FeaturesParams", features.CHECKS, features.Settings)
-TrainingParams = _checks.layer_params("TrainingParams", training.CHECKS, training.Settings)
-EvaluationParams = _checks.layer_params("EvaluationParams", evaluation.CHECKS, evaluation.Settings)
-ServingParams = _checks.layer_params("ServingParams", serving.CHECKS, serving.Settings)
-DeploymentParams = _checks.layer_params("DeploymentParams", deployment.CHECKS, deployment.Settings)
-MonitoringParams = _checks.layer_params("MonitoringParams", monitoring.CHECKS, monitoring.Settings)
+DataParams = _checks.layer_params("DataParams", data.CHECKS, data.Settings, __name__)
+FeaturesParams = _checks.layer_params("FeaturesParams", features.CHECKS, features.Settings, __name__)
+TrainingParams = _checks.layer_params("TrainingParams", training.CHECKS, training.Settings, __name__)
+EvaluationParams = _checks.layer_params("EvaluationParams", evaluation.CHECKS, evaluation.Settings, __name__)
+ServingParams = _checks.layer_params("ServingParams", serving.CHECKS, serving.Settings, __name__)
+DeploymentParams = _checks.layer_params("DeploymentParams", deployment.CHECKS, deployment.Settings, __name__)
+MonitoringParams = _checks.layer_params("MonitoringParams", monitoring.CHECKS, monitoring.Settings, __name__)
 
 
 def _user_checks(value: Any) -> Any:
@@ -226,6 +265,7 @@ class Params(_Strict):
     monitoring: MonitoringParams = Field(default_factory=MonitoringParams)  # type: ignore[valid-type]
     schedules: SchedulesParams = SchedulesParams()
     alerts: AlertsParams = AlertsParams()
+    engine: EngineParams = EngineParams()
     _root: Path | None = PrivateAttr(default=None)  # the folder of the params file (load_params sets it)
 
     @property

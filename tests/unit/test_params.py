@@ -101,3 +101,50 @@ def test_params_hash_changes_with_a_threshold():
     b = Params.model_validate(data)
     assert a.sha256() != b.sha256()
     assert a.sha256() == Params.model_validate(_demo()).sha256()
+
+
+def test_engine_defaults_to_the_flows_own_process_and_takes_a_scheduler_address(tmp_path):
+    """Without an `engine` section the stages run as they always did (default runner); `dask` takes a LocalCluster
+    size or the tcp:// / tls:// address of a running scheduler."""
+    data = _demo()
+    data.pop("engine", None)
+    engine = load_params(_write(tmp_path, data)).engine
+    assert (engine.task_runner, engine.dask_address, engine.dask_workers) == ("default", None, 2)
+    data["engine"] = {"task_runner": "dask", "dask_address": "tls://10.0.0.5:8786"}
+    assert load_params(_write(tmp_path, data)).engine.dask_address == "tls://10.0.0.5:8786"
+
+
+@pytest.mark.parametrize(
+    ("engine", "expected"),
+    [
+        ({"task_runner": "ray"}, "engine.task_runner: expected 'default' or 'dask' (got 'ray')"),
+        ({"task_runner": "dask", "dask_workers": 0}, "engine.dask_workers: expected greater than or equal to 1"),
+        ({"task_runner": "dask", "dask_workers": "two"}, "engine.dask_workers: expected a valid integer"),
+        ({"task_runner": "dask", "dask_address": "localhost:8786"}, "engine.dask_address: Value error, expected a"),
+        ({"task_runner": "dask", "dask_address": "tcp://host"}, "engine.dask_address: Value error, expected a"),
+        ({"task_runner": "dask", "dask_address": "tcp://u:pw@host:8786"}, "engine.dask_address: Value error"),
+        ({"dask_address": "tcp://host:8786"}, "engine: Value error, dask_address is set but task_runner is 'default'"),
+        ({"task_runner": "dask", "workers": 4}, "engine.workers: unknown key"),
+    ],
+)
+def test_a_bad_engine_is_one_line_naming_the_key(tmp_path, engine, expected):
+    """A runner glassbox does not have, a cluster of no workers, an address that is no scheduler's (or carries a
+    password), an address with the default runner (half a switch), a typo: one line naming the key."""
+    data = _demo()
+    data["engine"] = engine
+    with pytest.raises(ConfigError) as e:
+        load_params(_write(tmp_path, data))
+    assert expected in str(e.value) and "\n" not in str(e.value)
+
+
+def test_params_pickle_by_reference_with_their_root(tmp_path):
+    """What a Dask worker gets: params pickled with the standard pickle (each layer's model by reference to
+    tasks.params, not rebuilt by value) come back equal, with the same hash and the same project root, so a
+    worker resolves the project's paths as the flow does."""
+    import pickle
+
+    params = load_params(_write(tmp_path, _demo()))
+    again = pickle.loads(pickle.dumps(params))
+    assert again == params and again.sha256() == params.sha256()
+    assert again.root == params.root == tmp_path.resolve()
+    assert type(again.data) is type(params.data) and type(params.data).__module__ == "tasks.params"
