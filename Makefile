@@ -25,38 +25,34 @@ $(STAMP): pyproject.toml constraints.txt
 dvc-plots: $(STAMP)
 	@$(BIN)/python -m tasks.dvc_plots
 
-# Debian's chromium and its driver, for the browser tests (tests/browser.py), where they are missing: apt-get as
-# root, else sudo if it needs no password. Never fails the install: without them the browser tests skip and say why.
+# Debian packages some tests need, where they are missing: apt-get as root, else sudo if it needs no password.
+# Never fails the install: without them those tests skip and say why. $(call debian,PACKAGES,TESTS)
+define debian
+if [ "$$(id -u)" = 0 ]; then sudo=""; \
+elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+else echo "$(2) will skip: no root or passwordless sudo to install $(1) (apt-get install $(1))"; exit 0; fi; \
+command -v apt-get >/dev/null || { echo "$(2) will skip: $(1) missing and no apt-get to install it"; exit 0; }; \
+apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get -q -y"; \
+echo "installing Debian's $(1) for $(2)"; \
+$$apt install --no-install-recommends $(1) >/dev/null 2>&1 || \
+{ $$apt update >/dev/null 2>&1 && $$apt install --no-install-recommends $(1) >/dev/null 2>&1; } || \
+echo "$(2) will skip: apt-get install $(1) failed"
+endef
+
+# chromium and its driver, for the browser tests (tests/browser.py)
 CHROMIUM_PKGS := chromium chromium-driver fonts-liberation
 CHROMIUM ?= /usr/bin/chromium
 CHROMEDRIVER ?= /usr/bin/chromedriver
 browser:
-	@[ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ] && exit 0; \
-	if [ "$$(id -u)" = 0 ]; then sudo=""; \
-	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
-	else echo "browser tests will skip: chromium missing and no root or passwordless sudo to install it (apt-get install $(CHROMIUM_PKGS))"; exit 0; fi; \
-	command -v apt-get >/dev/null || { echo "browser tests will skip: chromium missing and no apt-get to install it"; exit 0; }; \
-	apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get -q -y"; \
-	echo "installing Debian's $(CHROMIUM_PKGS) for the browser tests"; \
-	$$apt install --no-install-recommends $(CHROMIUM_PKGS) >/dev/null 2>&1 || \
-	{ $$apt update >/dev/null 2>&1 && $$apt install --no-install-recommends $(CHROMIUM_PKGS) >/dev/null 2>&1; } || \
-	echo "browser tests will skip: apt-get install $(CHROMIUM_PKGS) failed"
+	@[ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ] && exit 0; $(call debian,$(CHROMIUM_PKGS),the browser tests)
 
-# Debian's PostgreSQL server, for the test of MLflow and Prefect on it (tests/postgres.py runs a throwaway cluster of
-# its own from /usr/lib/postgresql/N/bin; Debian's package may also create and start its own `main` cluster, which
-# nothing here uses), where it is missing: as for the browser, never fails the install; without it those tests skip.
+# PostgreSQL's server, for the test of MLflow and Prefect on it (tests/postgres.py runs a throwaway cluster of its
+# own from /usr/lib/postgresql/N/bin; Debian's package may also create and start its own `main` cluster, which
+# nothing here uses)
 POSTGRES_PKGS := postgresql
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && exit 0; command -v initdb >/dev/null && exit 0; \
-	if [ "$$(id -u)" = 0 ]; then sudo=""; \
-	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
-	else echo "PostgreSQL tests will skip: no PostgreSQL and no root or passwordless sudo to install it (apt-get install $(POSTGRES_PKGS))"; exit 0; fi; \
-	command -v apt-get >/dev/null || { echo "PostgreSQL tests will skip: no PostgreSQL and no apt-get to install it"; exit 0; }; \
-	apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get -q -y"; \
-	echo "installing Debian's $(POSTGRES_PKGS) for the PostgreSQL test"; \
-	$$apt install --no-install-recommends $(POSTGRES_PKGS) >/dev/null 2>&1 || \
-	{ $$apt update >/dev/null 2>&1 && $$apt install --no-install-recommends $(POSTGRES_PKGS) >/dev/null 2>&1; } || \
-	echo "PostgreSQL tests will skip: apt-get install $(POSTGRES_PKGS) failed"
+	$(call debian,$(POSTGRES_PKGS),the PostgreSQL tests)
 
 run: install
 	$(BIN)/glassbox run
