@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from tasks import column_evidence, gates, journal, tracking
+from tasks import column_evidence, gates, journal, stage_cache, tracking
 from tasks.atomic import write_text
 from tasks.changes import flat
 from tasks.context import StageContext
@@ -121,8 +121,10 @@ def execute_stage(name: str, params: Params, out: Path, run: PipelineRun) -> Sta
         tracking.log_datasets(mlflow_id, roles, run.provenance.data_hashes, params.inputs.target)
         ctx = StageContext(name, params, out, run.run_id, run.provenance, mlflow_id)
         error: BaseException | None = None
+        key = stage_cache.stage_key(name, params, out, run.provenance)
+        reused = stage_cache.reuse(key, name, stage_dir, mlflow_id, params.tracking.experiment) if key else None
         try:
-            output = func(ctx)
+            output = reused or func(ctx)
             findings, artifacts, metrics = output.findings, output.artifacts, output.metrics
         except ConfigError as e:
             error = e
@@ -142,7 +144,7 @@ def execute_stage(name: str, params: Params, out: Path, run: PipelineRun) -> Sta
             artifacts=sorted(set(artifacts) | {"result.json"}),
             metrics=metrics,
             run_id=run.run_id,
-            figures=ctx.figures,
+            figures=reused.figures if reused else ctx.figures,
         )
         result.write(stage_dir / "result.json")
         # Outside the stage folder: dvc.yaml declares both, and DVC outputs must not overlap.
@@ -150,6 +152,8 @@ def execute_stage(name: str, params: Params, out: Path, run: PipelineRun) -> Sta
         metrics_file.parent.mkdir(exist_ok=True)
         write_text(metrics_file, json.dumps(result.metrics, indent=2, sort_keys=True) + "\n")
         tracking.log_stage_evidence(mlflow_id, stage_dir, result.metrics, result.verdict.value)
+        if key and error is None:
+            stage_cache.remember(key, mlflow_id)
     run.stages.append(name)
     run.save(out)
     if error is not None:

@@ -43,6 +43,11 @@ class Settings(CheckParams):
         description="share of training rows held out for validation: the latest rows by inputs.timestamp, else "
         "a random part (model.seed)",
     )
+    reuse_unchanged: bool = Field(
+        True,
+        description="reuse the candidate and the verdicts of the last run with the same commit, code, params, "
+        "training and test files and features output, instead of fitting the same model again (tasks/stage_cache.py)",
+    )
     metric: Literal["roc_auc", "average_precision", "accuracy", "f1"] = Field(
         "roc_auc", description="the score compared between training and validation (label metrics cut at 0.5)"
     )
