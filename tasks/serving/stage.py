@@ -11,6 +11,7 @@ tasks/serving/server.py ServerFailure); nothing of that partial replay goes to t
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,7 @@ class Replay:
     latencies_ms: list[float] = field(default_factory=list)
     offline_errors: dict[str, str] = field(default_factory=dict)
     received: dict[str, list[pd.DataFrame]] = field(default_factory=dict)  # as the server's parser decoded them
+    seconds: float = 0.0  # from the first request sent to the last answer
 
 
 def passthrough_columns(inputs: Inputs, features: list[str]) -> list[str]:
@@ -117,10 +119,12 @@ def replay(
             return answer, None
 
     pool = ThreadPoolExecutor(max_workers=p.concurrency, thread_name_prefix="replay")
+    started = time.perf_counter()
     try:
         answers = [f.result() for f in [pool.submit(request, job) for job in jobs]]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+    out.seconds = time.perf_counter() - started
 
     by_source: dict[str, list[tuple[int, int, Answer]]] = {}
     for batch, ((source, start), (answer, parsed)) in enumerate(zip(jobs, answers, strict=True)):
@@ -240,6 +244,8 @@ def run(ctx: StageContext) -> StageOutput:
         "latency_p99_ms": latency["p99_ms"],
         "requests": float(latency["requests"]),
         "server_startup_s": round(startup_s, 3),
+        "replay_s": round(done.seconds, 3),  # requests sent and answered (payloads written and decoded alike)
+        "replay_rows_per_s": round(len(log) / done.seconds, 1) if done.seconds > 0 else 0.0,
     }
     return StageOutput(
         findings=checked.findings,

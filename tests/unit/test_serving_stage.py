@@ -112,6 +112,7 @@ def test_serving_stage_end_to_end_on_a_real_server(tiny, tmp_path):
     assert str(log["served_at"].dtype).endswith("UTC]") and (log["model_id"] == ref.model_id).all()
     assert out.metrics["rows_served"] == 270 and out.metrics["serving_prediction_mismatch.share"] == 0.0
     assert out.metrics["serving_nan.share"] == 0.0 and out.metrics["latency_p99_ms"] > 0
+    assert out.metrics["replay_rows_per_s"] == pytest.approx(270 / out.metrics["replay_s"], rel=0.01)
     assert out.metrics["serving_type_mismatch.current.columns"] == 0.0
     assert set(out.artifacts) == {LOG_FILE, SERVER_LOG} and (ctx.dir / SERVER_LOG).stat().st_size > 0
     stored = read_store(params.monitoring.store)  # the traffic (not the test rows) appended to the store
