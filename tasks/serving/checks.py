@@ -27,7 +27,11 @@ class Settings(CheckParams):
 
     host: Literal["127.0.0.1"] = Field("127.0.0.1", description="where the model server listens (local only)")
     port: Annotated[int, Field(ge=1, le=65535)] | None = Field(None, description="the server's port (null: a free one)")
-    batch_rows: Annotated[int, Field(ge=1, le=100_000)] = Field(500, description="rows per /invocations request")
+    batch_rows: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        5000,
+        description="rows per /invocations request (a request's own cost is most of a small one's: 120k rows on 2 "
+        "cores, 6.3k rows/s at 500, 10.9k at 5000)",
+    )
     concurrency: Annotated[int, Field(ge=1, le=64)] = Field(
         2, description="requests in flight at once while replaying, and the model server's workers"
     )

@@ -167,7 +167,8 @@ def test_old_flat_keys_name_their_new_place(tmp_path, old, new):
 def test_bundled_params_set_every_training_check():
     """params.yaml carries one section per training check with params, and the stage settings."""
     raw = yaml.safe_load((REPO / "params.yaml").read_text())["training"]
-    assert set(raw) == {"validation_fraction", "metric", *(c.name for c in CHECKS if c.params.model_fields)}
+    settings = {"validation_fraction", "metric", "reuse_unchanged"}
+    assert set(raw) == {*settings, *(c.name for c in CHECKS if c.params.model_fields)}
 
 
 class _Unseeded:
