@@ -101,6 +101,7 @@ def test_checks_are_declared_in_diagnostic_order():
         "store",
         "lookback_days",
         "window_min_rows",
+        "workspace_windows",
     }
     assert MonitoringParams().drifted_share.share.fail == 0.6
 
