@@ -114,9 +114,14 @@ def cmd_run(params_path: Path, out: Path) -> int:
         check_inputs(params)
         reach_store(params.tracking)
         reach_cluster(params.engine)  # a Dask scheduler that does not answer: one line, before Prefect starts
+        from deployments.schedules import local_only
         from flows.pipeline import pipeline
 
-        pipeline(params_path=str(params_path), out=str(out), return_state=True)
+        # Prefect's settings as `glassbox serve` runs flows, whatever this process's say (a caller that imported
+        # Prefect before us, a settings context another caller left): no client metrics server on 0.0.0.0, here
+        # or, through the settings each submitted stage carries, on a Dask worker
+        with local_only():
+            pipeline(params_path=str(params_path), out=str(out), return_state=True)
     if _run_id(report_path) in (None, before):
         print(f"glassbox: the flow ended before writing {report_path}; see the log above", file=sys.stderr)
         return 1

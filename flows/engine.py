@@ -126,17 +126,25 @@ def reach_cluster(engine: EngineParams, timeout_s: float = CONNECT_TIMEOUT_S) ->
 
 
 @contextmanager
-def _api_for_workers() -> Iterator[None]:
-    """Prefect's temporary server (no PREFECT_API_URL) is known to this process's client only; the settings a
-    submitted task carries to its worker name it, so the stage's task run is recorded on the flow's server (a
-    worker left without it would start a temporary server of its own)."""
+def _settings_for_workers() -> Iterator[None]:
+    """The Prefect settings a submitted task carries to its worker (they override the worker's environment).
+    Prefect's temporary server (no PREFECT_API_URL) is known to this process's client only: the settings name it,
+    so the stage's task run is recorded on the flow's server (a worker left without it would start a temporary
+    server of its own). Client metrics are off whatever this process's settings say: each worker would start the
+    metrics server on the one configured port, on 0.0.0.0, and the second worker's stage died on 'Address already
+    in use' (a fresh clone's test process whose settings another test had turned it on in)."""
     from prefect.context import FlowRunContext
-    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_CLIENT_METRICS_ENABLED,
+        get_current_settings,
+        temporary_settings,
+    )
 
-    if get_current_settings().api.url:
-        yield
-        return
-    with temporary_settings(updates={PREFECT_API_URL: str(FlowRunContext.get().client.api_url)}):
+    updates: dict = {PREFECT_CLIENT_METRICS_ENABLED: False}
+    if not get_current_settings().api.url:
+        updates[PREFECT_API_URL] = str(FlowRunContext.get().client.api_url)
+    with temporary_settings(updates=updates):
         yield
 
 
@@ -191,7 +199,7 @@ def stage_calls(params: Params, out: Path) -> Iterator[StageCall]:
         def call(name: str, run: PipelineRun) -> StageResult:
             stage = run_stage.with_options(name=name)
             try:
-                with _api_for_workers():
+                with _settings_for_workers():
                     future = runner.submit(stage, {"name": name, "params": params, "out": out, "run": run, "cwd": cwd})
                 return future.result()
             except Exception as e:

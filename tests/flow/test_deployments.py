@@ -197,6 +197,12 @@ def test_serve_keeps_prefect_servers_local(monkeypatch: pytest.MonkeyPatch) -> N
         assert seen() == in_thread[0] == ("127.0.0.1", False)
         assert (fresh.runner.server.host, fresh.client.metrics.enabled) == ("127.0.0.1", False)
     assert seen() == ("0.0.0.0", True) and os.environ["PREFECT_RUNNER_SERVER_HOST"] == "0.0.0.0"
+    # leave Prefect's process-wide settings as the environment will be after this test, not with the user's
+    # settings of this test in them (a later flow in this process started a metrics server on 0.0.0.0 from them)
+    monkeypatch.undo()
+    from prefect.context import refresh_global_settings_context
+
+    refresh_global_settings_context()
 
 
 @pytest.mark.slow
