@@ -3,7 +3,9 @@ numbers the Report gives, column by column; a window's full report goes to the w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,15 +46,21 @@ def test_the_scores_are_the_reports_scores() -> None:
     assert direct.columns["x"].drifted and not direct.columns["city"].drifted and direct.snapshot is None
 
 
-def test_a_window_is_logged_once_per_model_and_again_when_it_grew(tmp_path: Path) -> None:
-    reference = _frame(500, 0)
+def _reporter(reference_rows: int) -> tuple[list[str], Callable[[Window], Any]]:
+    """A window's report as the stage makes it, and the labels of the windows it was made for, in order."""
+    reference = _frame(reference_rows, 0)
     thresholds = dict.fromkeys(["x", "city"], 0.1)
     made: list[str] = []
 
-    def report(w: Window):
+    def report(w: Window) -> Any:
         made.append(w.label)
         return measure_drift(reference, _frame(len(w), 2), ["x"], ["city"], thresholds).snapshot
 
+    return made, report
+
+
+def test_a_window_is_logged_once_per_model_and_again_when_it_grew(tmp_path: Path) -> None:
+    made, report = _reporter(500)
     day1, day2 = Window("2026-01-01", "2026-01-01", np.arange(300)), Window("2026-01-02", "2026-01-02", np.arange(200))
     assert workspace.log_windows(tmp_path, "m-1", "run-1", [day1, day2], report, 5) == (2, 0)
     assert workspace.log_windows(tmp_path, "m-1", "run-2", [day1, day2], report, 5) == (0, 0)  # as they were
@@ -65,14 +73,7 @@ def test_a_window_is_logged_once_per_model_and_again_when_it_grew(tmp_path: Path
 
 def test_a_run_adds_the_newest_windows_up_to_its_limit_and_the_next_runs_the_rest(tmp_path: Path) -> None:
     """A first run over many days draws `limit` reports, newest first; the next runs add the older ones."""
-    reference = _frame(300, 0)
-    thresholds = dict.fromkeys(["x", "city"], 0.1)
-    made: list[str] = []
-
-    def report(w: Window):
-        made.append(w.label)
-        return measure_drift(reference, _frame(len(w), 2), ["x"], ["city"], thresholds).snapshot
-
+    made, report = _reporter(300)
     days = [Window(f"2026-01-0{d}", f"2026-01-0{d}", np.arange(200)) for d in range(1, 6)]
     assert workspace.log_windows(tmp_path, "m", "run-1", days, report, 2) == (2, 3)
     assert made == ["2026-01-04", "2026-01-05"]
