@@ -1,7 +1,8 @@
 """Latency regression: the candidate must not answer much slower than the champion it would replace. Both are
 served side by side and asked single-row requests in alternation, so a busy or slow machine slows both alike
-and the ratio of their latencies is the model's doing; a slowdown is claimed only when a confidence bound on
-the ratio, not one unlucky request, passes the limit."""
+and the ratio of their latencies is the model's doing; a slowdown is claimed only when the lower confidence bound
+on the ratio, not one unlucky request, passes the limit. (The upper bound was judged before: on a busy machine a
+few stalled rounds widen a p90 ratio's interval to 3.6 around 0.98, and the same model failed against itself.)"""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ Quantile = Annotated[float, Field(gt=0.0, lt=1.0)]
 class Params(checks.CheckParams):
     slowdown: Limit = Field(
         Limit(warn=1.5, fail=2.0),
-        description="candidate / champion latency at each quantile, judged on its upper confidence bound "
+        description="candidate / champion latency at each quantile, judged on its lower confidence bound "
         "(1.5: each request takes half as long again)",
     )
     quantiles: tuple[Quantile, ...] = Field(
@@ -72,12 +73,13 @@ class Measurement(checks.Measurement):
 
     @property
     def worst(self) -> Ratio | None:
-        return max(self.ratios, key=lambda r: r.upper, default=None)
+        return max(self.ratios, key=lambda r: r.lower, default=None)
 
     def metrics(self) -> dict[str, float]:
         out = {"rounds_used": float(self.used), "stalled_rounds": float(self.stalled)}
         for r in self.ratios:
             out[f"{r.label}_ratio"] = r.ratio
+            out[f"{r.label}_ratio_lower"] = r.lower
             out[f"{r.label}_ratio_upper"] = r.upper
         return out
 
@@ -156,7 +158,7 @@ def judge(m: Measurement, p: Params) -> list[Finding]:
     pct = f"{m.confidence:.0%}"
     parts = [
         f"{r.label} {r.candidate_ms:.1f} vs {r.champion_ms:.1f} ms "
-        f"(ratio {r.ratio:.2f}, {pct} upper bound {r.upper:.2f})"
+        f"(ratio {r.ratio:.2f}, {pct} bounds {r.lower:.2f} to {r.upper:.2f})"
         for r in m.ratios
     ]
     left_out = f", {m.rounds - m.used} rounds left out ({m.stalled} stalled)" if m.used < m.rounds else ""
@@ -165,12 +167,12 @@ def judge(m: Measurement, p: Params) -> list[Finding]:
         f"{left_out}: {'; '.join(parts)}; slowdown limit warn {p.slowdown.warn}x / fail {p.slowdown.fail}x"
     )
     found = judged(
-        worst.upper,
+        worst.lower,
         p.slowdown,
         message,
         evidence={
             **evidence,
-            "judged": f"{worst.label} ratio upper bound",
+            "judged": f"{worst.label} ratio lower bound",
             "confidence": m.confidence,
             "ratios": [asdict(r) for r in m.ratios],
         },
