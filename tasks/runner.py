@@ -122,8 +122,9 @@ def execute_stage(name: str, params: Params, out: Path, run: PipelineRun) -> Sta
         ctx = StageContext(name, params, out, run.run_id, run.provenance, mlflow_id)
         error: BaseException | None = None
         key = stage_cache.stage_key(name, params, out, run.provenance)
-        reused = stage_cache.reuse(key, name, stage_dir, mlflow_id, params.tracking.experiment) if key else None
+        reused = None
         try:
+            reused = stage_cache.reuse(key, name, stage_dir, mlflow_id, params.tracking.experiment) if key else None
             output = reused or func(ctx)
             findings, artifacts, metrics = output.findings, output.artifacts, output.metrics
         except ConfigError as e:

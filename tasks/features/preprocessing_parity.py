@@ -1,8 +1,8 @@
 """Train/serve preprocessing parity: the preprocessing that ships must turn raw rows into the very features
 the model is trained on. Replayed from the saved artifact on the raw training rows, any difference is a
 preprocessing step that is not the one the model learned from. Over `rows` training rows the replay is on a
-seeded sample of that many (a shipped step that is not the fitted one changes nearly every row): the training
-layer's features_match fingerprints the shipped preprocessing's output on every row."""
+seeded sample of that many (a shipped step that is not the fitted one changes nearly every row); the training
+layer's features_match fingerprints the output on the same rows of the matrix the model is fitted on."""
 
 from __future__ import annotations
 
