@@ -95,6 +95,7 @@ def run(ctx: StageContext) -> StageOutput:
         for batch, frame in batches.items():
             validations[batch] = validate_batch(ctx, context, suites, batch, frame)
             artifacts.append(validations[batch].results_file or "")
+        gxproject.build_docs(context, ctx.run_id)
         artifacts += gxproject.copy_docs(p.suite_dir, ctx.dir / "data_docs", ctx.run_id)
 
     features = [c for c in feature_columns(inputs, train) if c in train.columns]

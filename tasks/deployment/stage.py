@@ -93,12 +93,14 @@ def servers(ctx: StageContext, candidate_uri: str, champion_uri: str | None) -> 
     with ExitStack() as stack:
         cand = launch(candidate_uri, log_path=ctx.dir / SERVER_LOG, **common)
         stack.callback(stop, cand)
-        champ = None
+        champ, up = None, Servers(cand)
         if champion_uri is not None:
-            champ = launch(champion_uri, log_path=ctx.dir / CHAMPION_LOG, **common)
-            stack.callback(stop, champ)
+            try:
+                champ = launch(champion_uri, log_path=ctx.dir / CHAMPION_LOG, **common)
+                stack.callback(stop, champ)
+            except ServerFailure as e:  # its model could not be fetched
+                up.champion_error = str(e)[:ERROR_CHARS]
         wait_ready(cand, s.startup_timeout_s)
-        up = Servers(cand)
         if champ is not None:
             try:
                 wait_ready(champ, s.startup_timeout_s)

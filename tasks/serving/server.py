@@ -1,4 +1,5 @@
-"""The real model server (`mlflow models serve`) as a context manager, and the HTTP client that talks to it.
+"""The real model server (MLflow's scoring server under uvicorn, as `mlflow models serve` runs it) as a context
+manager, and the HTTP client that talks to it.
 
 Serving and deployment both judge the model through this server rather than in-process, because the bugs of
 this layer (schema enforcement, JSON round trips, the wrong model behind the URI) only exist on the wire.
@@ -10,10 +11,13 @@ import json
 import math
 import os
 import re
+import shlex
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -85,7 +89,7 @@ class Answer:
 
 @dataclass
 class ModelServer:
-    """A running `mlflow models serve`: where it listens, what it serves, how long it took to start, how many
+    """A running model server: where it listens, what it serves, how long it took to start, how many
     requests it answered; `request_retries` and `retry_wait_s` bound the attempts of a request that gets no
     connection."""
 
@@ -93,6 +97,7 @@ class ModelServer:
     url: str
     process: subprocess.Popen
     log_path: Path
+    model_dir: Path | None = None  # the model's files fetched for this server, removed when it stops
     startup_s: float = 0.0
     started: float = 0.0  # time.perf_counter() at launch
     session: requests.Session = field(default_factory=requests.Session)
@@ -153,14 +158,15 @@ class ModelServer:
 
 
 class ServerFailure(RuntimeError):
-    """The model server stopped serving: it exited (before /ping or mid-replay), did not answer /ping within the
+    """The model server stopped serving: its model could not be fetched (no process started), it exited (before
+    /ping or mid-replay), did not answer /ping within the
     startup timeout, left a request unanswered past the request timeout, or could not be reached while its
     process ran. A verdict on serving, reported as a `model_server` fail finding and not retried: a model the
     server cannot load, or that takes the server down, is what this layer exists to catch, and starting it again
     gives the same answer (a server slower to start than `startup_timeout_s` is judged too: that budget is a
     deployment's readiness probe). A port another process holds is the machine's fault instead: `PortInUse`."""
 
-    def __init__(self, server: ModelServer, what: str, *, kind: str, exit_code: int | None = None) -> None:
+    def __init__(self, server: ModelServer | Unstarted, what: str, *, kind: str, exit_code: int | None = None) -> None:
         tail = log_tail(server.log_path)
         last = next((line.strip() for line in reversed(tail.splitlines()) if line.strip()), "")
         self.summary = f"model server for {server.model_uri} {what}" + (
@@ -179,6 +185,16 @@ class ServerFailure(RuntimeError):
 
     def finding(self) -> Finding:
         return Finding(check=SERVER_CHECK, severity=Severity.fail, message=self.summary, evidence=self.evidence)
+
+
+@dataclass(frozen=True)
+class Unstarted:
+    """A server that was never started because its model could not be fetched (what its ServerFailure names)."""
+
+    model_uri: str
+    url: str
+    log_path: Path
+    answered: int = 0
 
 
 class PortInUse(RuntimeError):
@@ -225,9 +241,9 @@ def log_tail(path: Path, lines: int = 30) -> str:
 
 
 def server_env(tracking_uri: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The venv's bin first on PATH (the server shells out to `uvicorn` by name) and the tracking store set,
-    so `models:/` URIs resolve against the same registry the pipeline writes to; `extra` (serving.env) on top
-    of glassbox's environment, as a deployment's server would get it."""
+    """The venv's bin first on PATH and the tracking store set (what the served model's code sees, as under
+    `mlflow models serve`); `extra` (serving.env) on top of glassbox's environment, as a deployment's server
+    would get it."""
     env = {**os.environ, **(extra or {})}
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["MLFLOW_TRACKING_URI"] = tracking_uri
@@ -236,9 +252,9 @@ def server_env(tracking_uri: str, extra: Mapping[str, str] | None = None) -> dic
 
 
 def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM the whole process group (the CLI, uvicorn and its workers), SIGKILL what is left. The group is
-    signalled even when the CLI has exited (killed, crashed): uvicorn may outlive it, and a group id is not given
-    to a new process while the group has members."""
+    """SIGTERM the whole process group (uvicorn and its workers), SIGKILL what is left. The group is signalled
+    even when its leader has exited (killed, crashed): workers may outlive it, and a group id is not given to a
+    new process while the group has members."""
     try:
         os.killpg(process.pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -263,23 +279,36 @@ def launch(
     request_retries: int = 2,
     retry_wait_s: float = 1.0,
 ) -> ModelServer:
-    """Start `mlflow models serve` for `model_uri` in its own process group and return at once (not yet
+    """Fetch the model and start the scoring server on it in its own process group; return at once (not yet
     ready: `wait_ready`). Starting several servers before waiting for any lets them load side by side.
     `cpus`: the CPUs the server (every process and thread it starts) may run on; None: any. Any `host` but
-    127.0.0.1 is refused (ValueError): glassbox never exposes a model beyond this machine."""
+    127.0.0.1 is refused (ValueError): glassbox never exposes a model beyond this machine. A model the registry or
+    the artifact store cannot hand over is a ServerFailure at once (no process is started)."""
     if host != LOCALHOST:
         raise ValueError(f"model server host {host!r}: glassbox serves models on {LOCALHOST} only")
     port = port or free_port(host)
-    cmd = serve_command(model_uri, host, port, workers, cpus)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    model_dir = Path(tempfile.mkdtemp(prefix="glassbox-served-"))
+    try:
+        local = fetch_model(model_uri, tracking_uri, model_dir)
+    except Exception as e:  # whatever keeps the model from being fetched keeps it from being served: the verdict
+        shutil.rmtree(model_dir, ignore_errors=True)
+        with log_path.open("a") as log:
+            log.write(f"glassbox: could not fetch {model_uri}: {type(e).__name__}: {str(e)[:REASON_CHARS]}\n")
+        raise ServerFailure(
+            Unstarted(model_uri, f"http://{host}:{port}", log_path), "could not fetch its model", kind="not_fetched"
+        ) from None
+    cmd, model_env = serve_command(local, host, port, workers, cpus)
     with log_path.open("ab") as log:
+        log.write(f"glassbox: serving {model_uri} from {local}: {shlex.join(cmd)}\n".encode())
+        log.flush()
         process = subprocess.Popen(
             cmd,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=server_env(tracking_uri, env),
+            env={**server_env(tracking_uri, env), **model_env},
             start_new_session=True,
         )
     return ModelServer(
@@ -287,37 +316,46 @@ def launch(
         url=f"http://{host}:{port}",
         process=process,
         log_path=log_path,
+        model_dir=model_dir,
         started=started,
         request_retries=request_retries,
         retry_wait_s=retry_wait_s,
     )
 
 
-def serve_command(model_uri: str, host: str, port: int, workers: int, cpus: frozenset[int] | None) -> list[str]:
-    """The `mlflow models serve` command line, in this environment (`--env-manager local`), pinned to `cpus`."""
+def fetch_model(model_uri: str, tracking_uri: str, dest: Path) -> Path:
+    """The model's files in `dest`, fetched by MLflow from the registry or the artifact store as `mlflow models
+    serve` fetches them, but in this process, where MLflow and the store are loaded already: the CLI's own start
+    (importing its commands, opening the store) was 5 s of the 12 s a server took to answer /ping."""
+    from mlflow.artifacts import download_artifacts
+
+    local = download_artifacts(
+        artifact_uri=model_uri, dst_path=str(dest), tracking_uri=tracking_uri, registry_uri=tracking_uri
+    )
+    return Path(local)
+
+
+def serve_command(
+    model_path: Path, host: str, port: int, workers: int, cpus: frozenset[int] | None
+) -> tuple[list[str], dict[str, str]]:
+    """The command `mlflow models serve --env-manager local` execs (MLflow's own: uvicorn with its scoring app)
+    and the variables it sets (the model's path, the request timeout), run by this environment's Python, pinned
+    to `cpus`."""
+    from mlflow.pyfunc.scoring_server import get_cmd
+
+    command, env = get_cmd(str(model_path), port, host, None, workers)
     python = [sys.executable, "-c", PINNED, ",".join(map(str, sorted(cpus)))] if cpus else [sys.executable, "-m"]
-    return [
-        *python,
-        "mlflow",
-        "models",
-        "serve",
-        "-m",
-        model_uri,
-        "--env-manager",
-        "local",
-        "-h",
-        host,
-        "-p",
-        str(port),
-        "-w",
-        str(workers),
-    ]
+    added = {k: v for k, v in env.items() if os.environ.get(k) != v}
+    return [*python, *shlex.split(command)], added
 
 
 def stop(server: ModelServer) -> None:
-    """Close the client session and stop the server's process group (safe to call twice)."""
+    """Close the client session, stop the server's process group and remove its model's files (safe to call
+    twice)."""
     server.session.close()
     _stop(server.process)
+    if server.model_dir is not None:
+        shutil.rmtree(server.model_dir, ignore_errors=True)
 
 
 @contextmanager
@@ -334,7 +372,7 @@ def serve(
     request_retries: int = 2,
     retry_wait_s: float = 1.0,
 ) -> Iterator[ModelServer]:
-    """Start `mlflow models serve` on `host`, wait for /ping, yield it, stop its process group on exit (also when
+    """Start the model server on `host`, wait for /ping, yield it, stop its process group on exit (also when
     the body raises). A server that exits or is not up in time raises ServerFailure (a verdict, see there), one
     whose port is taken PortInUse (infrastructure), both quoting the end of the server log."""
     server = launch(

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from tasks.serving import server as server_module
-from tasks.serving.server import ModelServer, free_port, latency_summary, payload, positive_class, serve
+from tasks.serving.server import ModelServer, ServerFailure, free_port, latency_summary, payload, positive_class, serve
 
 
 def test_payload_sends_missing_as_null_and_floats_exactly():
@@ -54,16 +54,47 @@ def test_latency_summary_percentiles():
     assert np.isnan(latency_summary([])["p99_ms"])
 
 
-@pytest.mark.slow
-def test_server_that_dies_raises_with_its_log(tmp_path):
-    """A model URI that cannot be served ends the process: a RuntimeError quoting the server log."""
+def tiny_model(folder: Path) -> Path:
+    """A logged-model folder of a fitted scikit-learn model, as MLflow saves one."""
+    import mlflow.sklearn
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression().fit(np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1]))
+    path = folder / "model"
+    mlflow.sklearn.save_model(model, path, serialization_format="skops", pip_requirements=["scikit-learn"])
+    return path
+
+
+def test_a_model_that_cannot_be_fetched_is_a_failure_before_any_process(tmp_path, monkeypatch):
+    """A model URI the store cannot hand over (a deleted version's files): ServerFailure naming the URI, the
+    store's error in the server log, no process started, no fetched files left behind."""
+    started, made = [], []
+    monkeypatch.setattr(server_module.subprocess, "Popen", lambda *a, **k: started.append(a))
+    real_mkdtemp = server_module.tempfile.mkdtemp
+    monkeypatch.setattr(server_module.tempfile, "mkdtemp", lambda **k: made.append(real_mkdtemp(**k)) or made[-1])
     log = tmp_path / "server.log"
     with (
-        pytest.raises(RuntimeError, match="exited with code") as e,
+        pytest.raises(ServerFailure, match="could not fetch its model") as e,
         serve(str(tmp_path / "no-such-model"), tracking_uri=f"sqlite:///{tmp_path}/m.db", log_path=log),
     ):
         pass
-    assert "no-such-model" in str(e.value) and log.is_file()
+    assert "no-such-model" in str(e.value) and e.value.evidence["kind"] == "not_fetched" and not started
+    assert "no-such-model" in log.read_text() and len(made) == 1 and not Path(made[0]).exists()
+
+
+@pytest.mark.slow
+def test_server_that_dies_raises_with_its_log(tmp_path):
+    """A model whose files are there but that the server cannot load ends the process: a RuntimeError quoting
+    the server log."""
+    path = tiny_model(tmp_path)
+    (path / "MLmodel").write_text("flavors: {}\n")  # no python_function flavor: nothing the server can load
+    log = tmp_path / "server.log"
+    with (
+        pytest.raises(RuntimeError, match="exited with code") as e,
+        serve(str(path), tracking_uri=f"sqlite:///{tmp_path}/m.db", log_path=log),
+    ):
+        pass
+    assert str(path) in str(e.value) and log.is_file()
 
 
 def test_server_not_up_in_time_raises_and_is_stopped(tmp_path, monkeypatch):
@@ -76,7 +107,7 @@ def test_server_not_up_in_time_raises_and_is_stopped(tmp_path, monkeypatch):
     with (
         pytest.raises(RuntimeError, match="did not answer /ping within"),
         serve(
-            str(tmp_path / "m"),
+            str(tiny_model(tmp_path)),
             tracking_uri=f"sqlite:///{tmp_path}/m.db",
             log_path=tmp_path / "s.log",
             port=port,
@@ -181,14 +212,9 @@ def test_launch_refuses_any_host_but_localhost(tmp_path):
 def test_model_server_listens_on_localhost_only(tmp_path):
     """`mlflow models serve` started as the serving and deployment stages start it listens on 127.0.0.1 and on
     no other address (the sockets of the server and every process it spawned, as the OS reports them)."""
-    import mlflow.sklearn
-    from sklearn.linear_model import LogisticRegression
-
     from tests.listening import listening, not_local
 
-    model = LogisticRegression().fit(np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1]))
-    path = tmp_path / "model"
-    mlflow.sklearn.save_model(model, path, serialization_format="skops", pip_requirements=["scikit-learn"])
+    path = tiny_model(tmp_path)
     with serve(str(path), tracking_uri=f"sqlite:///{tmp_path}/m.db", log_path=tmp_path / "s.log") as server:
         sockets = listening(server.process.pid)
         port = int(server.url.rsplit(":", 1)[1])
