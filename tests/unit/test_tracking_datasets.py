@@ -64,3 +64,25 @@ def test_the_diagnosis_is_the_parent_runs_description(tmp_path):
     done = client.get_run(run.info.run_id)
     assert done.data.tags["mlflow.note.content"].startswith("Root cause in the data layer")
     assert done.info.status == "FAILED"
+
+
+def test_a_stage_run_carries_every_metric_its_verdict_and_its_files(tmp_path):
+    """What a reviewer reads on a stage's MLflow run: each metric (more than one request's worth, NaN kept), the
+    verdict tag, and every file of the stage's folder as an artifact."""
+    from tasks.tracking import log_stage_evidence
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    mlflow.set_tracking_uri(uri)
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    run = client.create_run(client.create_experiment("s", artifact_location=str(tmp_path / "a")))
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    (stage / "result.json").write_text("{}\n")
+    metrics = {f"check_{i}.value": float(i) / 7 for i in range(1200)} | {"empty.share": float("nan")}
+
+    log_stage_evidence(run.info.run_id, stage, metrics, "warn")
+
+    logged = client.get_run(run.info.run_id).data
+    assert set(logged.metrics) == set(metrics) and logged.metrics["check_1199.value"] == 1199 / 7
+    assert np.isnan(logged.metrics["empty.share"]) and logged.tags["glassbox.verdict"] == "warn"
+    assert [f.path for f in client.list_artifacts(run.info.run_id)] == ["result.json"]
