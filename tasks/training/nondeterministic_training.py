@@ -24,10 +24,11 @@ if TYPE_CHECKING:
 
 class Params(checks.CheckParams):
     sample_rows: int = Field(
-        100_000,
+        20_000,
         ge=100,
         description="fit rows up to which the candidate itself is fitted again and compared; over it, two fits on "
-        "a seeded sample of this many rows",
+        "a seeded sample of this many rows (over 10,000: scikit-learn's boosted trees draw their early-stopping "
+        "split from that size on)",
     )
     max_abs_diff: Limit = Field(
         Limit(warn=0.0, fail=1e-6),
