@@ -159,12 +159,12 @@ class ModelServer:
 
 class ServerFailure(RuntimeError):
     """The model server stopped serving: its model could not be fetched (no process started), it exited (before
-    /ping or mid-replay), did not answer /ping within the
-    startup timeout, left a request unanswered past the request timeout, or could not be reached while its
-    process ran. A verdict on serving, reported as a `model_server` fail finding and not retried: a model the
-    server cannot load, or that takes the server down, is what this layer exists to catch, and starting it again
-    gives the same answer (a server slower to start than `startup_timeout_s` is judged too: that budget is a
-    deployment's readiness probe). A port another process holds is the machine's fault instead: `PortInUse`."""
+    /ping or mid-replay), did not answer /ping within the startup timeout, left a request unanswered past the
+    request timeout, or could not be reached while its process ran. A verdict on serving, reported as a
+    `model_server` fail finding and not retried: a model the server cannot load, or that takes the server down,
+    is what this layer exists to catch, and starting it again gives the same answer (a server slower to start
+    than `startup_timeout_s` is judged too: that budget is a deployment's readiness probe). A port another
+    process holds is the machine's fault instead: `PortInUse`."""
 
     def __init__(self, server: ModelServer | Unstarted, what: str, *, kind: str, exit_code: int | None = None) -> None:
         tail = log_tail(server.log_path)

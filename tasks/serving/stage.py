@@ -1,4 +1,4 @@
-"""Layer 5, serving: the candidate behind the real model server (`mlflow models serve` on 127.0.0.1).
+"""Layer 5, serving: the candidate behind the real model server (MLflow's scoring server on 127.0.0.1).
 
 Preparation: the trusted test set and the replayed traffic go through the server over HTTP in batches, the
 same rows are scored by the same model offline, and every row is written to the inference log that
