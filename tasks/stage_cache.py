@@ -50,8 +50,12 @@ def code_sha256() -> str:
 def stage_key(name: str, params: Params, out: Path, provenance: Provenance) -> str | None:
     """The key of what stage `name` would compute now, or None when it is not reused (not a reusable stage, reuse
     off, a tree with uncommitted changes or outside git, a file it reads missing)."""
-    reuse = params.training.reuse_unchanged
-    if name not in DEPENDS or not reuse or not provenance.git_commit or provenance.git_dirty is not False:
+    if (
+        name not in DEPENDS
+        or not params.training.reuse_unchanged
+        or not provenance.git_commit
+        or provenance.git_dirty is not False
+    ):
         return None
     roles, upstream = DEPENDS[name]
     parts: dict[str, str | None] = {

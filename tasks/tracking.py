@@ -130,8 +130,7 @@ def close_orphans(tracking: Tracking, keep: str | None = None) -> list[str]:
     for r in sorted(ours, key=lambda r: "glassbox.stage" in r.data.tags):  # parents first: their children tell
         if "glassbox.stage" not in r.data.tags:
             stage, when = _last_stage(client, exp.experiment_id, r.info.run_id)
-            client.set_tag(r.info.run_id, "glassbox.status", "killed")
-            client.set_tag(r.info.run_id, "glassbox.killed_in", stage)
+            log_batch(r.info.run_id, tags={"glassbox.status": "killed", "glassbox.killed_in": stage})
             closed.append(f"MLflow run {r.info.run_id} ({r.info.run_name}) was left RUNNING: {when}")
         client.set_terminated(r.info.run_id, "KILLED")
     return closed
@@ -246,9 +245,7 @@ def finish_parent(run_id: str, status: str, report_dir: Path, description: str |
     from mlflow.utils.mlflow_tags import MLFLOW_RUN_NOTE
 
     client = mlflow.MlflowClient()
-    client.set_tag(run_id, "glassbox.status", status)
-    if description:
-        client.set_tag(run_id, MLFLOW_RUN_NOTE, description)
+    log_batch(run_id, tags={"glassbox.status": status, **({MLFLOW_RUN_NOTE: description} if description else {})})
     for name in ("report.json", "report.md", "report.html"):
         if (report_dir / name).is_file():
             client.log_artifact(run_id, str(report_dir / name), artifact_path="report")

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -68,10 +69,11 @@ def tiny_model(folder: Path) -> Path:
 def test_a_model_that_cannot_be_fetched_is_a_failure_before_any_process(tmp_path, monkeypatch):
     """A model URI the store cannot hand over (a deleted version's files): ServerFailure naming the URI, the
     store's error in the server log, no process started, no fetched files left behind."""
-    started, made = [], []
+    started: list = []
     monkeypatch.setattr(server_module.subprocess, "Popen", lambda *a, **k: started.append(a))
-    real_mkdtemp = server_module.tempfile.mkdtemp
-    monkeypatch.setattr(server_module.tempfile, "mkdtemp", lambda **k: made.append(real_mkdtemp(**k)) or made[-1])
+    scratch = tmp_path / "tmp"  # where the fetched files would go: tempfile's folder for this test
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     log = tmp_path / "server.log"
     with (
         pytest.raises(ServerFailure, match="could not fetch its model") as e,
@@ -79,7 +81,7 @@ def test_a_model_that_cannot_be_fetched_is_a_failure_before_any_process(tmp_path
     ):
         pass
     assert "no-such-model" in str(e.value) and e.value.evidence["kind"] == "not_fetched" and not started
-    assert "no-such-model" in log.read_text() and len(made) == 1 and not Path(made[0]).exists()
+    assert "no-such-model" in log.read_text() and not list(scratch.iterdir())
 
 
 @pytest.mark.slow
