@@ -7,7 +7,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -69,8 +68,8 @@ def tiny_model(folder: Path) -> Path:
 def test_a_model_that_cannot_be_fetched_is_a_failure_before_any_process(tmp_path, monkeypatch):
     """A model URI the store cannot hand over (a deleted version's files): ServerFailure naming the URI, the
     store's error in the server log, no process started, no fetched files left behind."""
-    started: list = []
-    monkeypatch.setattr(server_module.subprocess, "Popen", lambda *a, **k: started.append(a))
+    started: list = []  # the command of any process launch would start
+    monkeypatch.setattr(server_module, "serve_command", lambda *a: started.append(a))
     scratch = tmp_path / "tmp"  # where the fetched files would go: tempfile's folder for this test
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
@@ -105,9 +104,8 @@ def test_server_not_up_in_time_raises_and_is_stopped(tmp_path, monkeypatch):
     real_stop = server_module._stop
     monkeypatch.setattr(server_module, "_stop", lambda p: (real_stop(p), stopped.append(p)))
     port = free_port("127.0.0.1")
-    start = time.perf_counter()
     with (
-        pytest.raises(RuntimeError, match="did not answer /ping within"),
+        pytest.raises(RuntimeError, match=r"did not answer /ping within 0\.3 s"),  # the timeout given, not 120 s
         serve(
             str(tiny_model(tmp_path)),
             tracking_uri=f"sqlite:///{tmp_path}/m.db",
@@ -117,8 +115,6 @@ def test_server_not_up_in_time_raises_and_is_stopped(tmp_path, monkeypatch):
         ),
     ):
         pass
-    # The timeout was honoured rather than the default 120 s (a bound far above any machine's speed).
-    assert time.perf_counter() - start < 60
     assert len(stopped) == 1 and stopped[0].poll() is not None
 
 
