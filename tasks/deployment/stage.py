@@ -49,6 +49,7 @@ from tasks.serving.server import (
     ModelServer,
     ServerFailure,
     launch,
+    pin,
     positive_class,
     shared_cpus,
     stop,
@@ -75,7 +76,8 @@ class Servers:
 
 @contextmanager
 def servers(ctx: StageContext, candidate_uri: str, champion_uri: str | None) -> Iterator[Servers]:
-    """Start both servers at once (they load side by side) on the same CPUs, wait for each, stop both on exit.
+    """Start both servers at once (they load side by side), wait for each, pin both to the same CPUs, stop both
+    on exit.
     A candidate server that does not start raises ServerFailure (the stage's `model_server` verdict); a champion
     that does not is evidence for broken_rollback. A taken port raises PortInUse (infrastructure). Sharing CPUs
     matters: on a busy machine, two servers of the same model left on CPUs with different run queues answered up
@@ -85,7 +87,6 @@ def servers(ctx: StageContext, candidate_uri: str, champion_uri: str | None) -> 
     common = {
         "tracking_uri": ctx.params.tracking.uri,
         "host": s.host,
-        "cpus": cpus,
         "env": s.env,
         "request_retries": s.request_retries,
         "retry_wait_s": s.retry_wait_s,
@@ -107,6 +108,10 @@ def servers(ctx: StageContext, candidate_uri: str, champion_uri: str | None) -> 
                 up.champion = champ
             except ServerFailure as e:
                 up.champion_error = str(e)[:ERROR_CHARS]
+        if cpus is not None:
+            for server in (cand, up.champion):
+                if server is not None:
+                    pin(server, cpus)
         yield up
 
 

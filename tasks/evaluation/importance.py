@@ -22,6 +22,8 @@ from threadpoolctl import threadpool_limits
 
 __all__ = ["Importance", "bounded_rows", "permutation_importance", "shap_importance"]
 
+STACKED_CELLS = 4_000_000  # values of the shuffled copies scored in one call (32 MB of a transformed table)
+
 
 @dataclass(frozen=True)
 class Importance:
@@ -67,17 +69,23 @@ def permutation_importance(
     rows hold one class (no ROC AUC to drop)."""
     y = np.asarray(y)
     X = X[features].reset_index(drop=True)
-    score_of, columns = _scorer(model, X, features)
-    base = _auc(y, score_of(None, None))
+    score_of, columns, width = _scorer(model, X, features)
+    base = _auc(y, score_of([]))
     if np.isnan(base):
         return None
     rng = np.random.default_rng(seed)
+    shuffles = [(i, r, columns[f], rng.permutation(len(X))) for i, f in enumerate(features) for r in range(repeats)]
     drops = np.zeros((len(features), repeats))
-    # many small predictions: one thread each (OpenMP threads fighting for a busy machine's cores cost 5x)
+    # Shuffled copies are scored together, up to STACKED_CELLS values a call: a model's cost per call (a forest's
+    # per-tree overhead, a thread pool's start) is paid once per stack, not once per shuffle; each row's score
+    # is the same either way. One thread per call: OpenMP threads fighting for a busy machine's cores cost 5x.
+    per_call = max(1, STACKED_CELLS // max(len(X) * width, 1))
     with threadpool_limits(1):
-        for i, f in enumerate(features):
-            for r in range(repeats):
-                drops[i, r] = base - _auc(y, score_of(columns[f], rng.permutation(len(X))))
+        for start in range(0, len(shuffles), per_call):
+            chunk = shuffles[start : start + per_call]
+            scores = score_of([(cols, order) for _, _, cols, order in chunk]).reshape(len(chunk), len(X))
+            for (i, r, _, _), p in zip(chunk, scores, strict=True):
+                drops[i, r] = base - _auc(y, p)
     mean = drops.mean(axis=1)
     table = pd.DataFrame(
         {
@@ -90,12 +98,14 @@ def permutation_importance(
     return Importance(rows=len(X), score=base, table=table)
 
 
-def _scorer(model: Any, X: pd.DataFrame, features: list[str]) -> tuple[Any, dict[str, Any]]:
-    """`score(columns, order)`: the model's positive-class scores with `columns` reordered by `order` (None: as
-    they are). When the model is a ColumnTransformer then an estimator and every output column comes from one
-    input column (imputers, scalers, one-hot, a vectorizer per column: row-wise), the rows are transformed once
-    and a feature's output columns are shuffled together, which equals shuffling the feature (a model's
-    predictions only, not one transform per shuffle); otherwise the raw column is shuffled through the pipeline."""
+def _scorer(model: Any, X: pd.DataFrame, features: list[str]) -> tuple[Any, dict[str, Any], int]:
+    """`score(shuffles)`: the model's positive-class scores of one copy of the rows per (columns, order) in
+    `shuffles`, stacked, each copy with its `columns` reordered by `order` (no shuffle: the rows as they are).
+    When the model is a ColumnTransformer then an estimator and every output column comes from one input column
+    (imputers, scalers, one-hot, a vectorizer per column: row-wise), the rows are transformed once and a
+    feature's output columns are shuffled together, which equals shuffling the feature (a model's predictions
+    only, not one transform per shuffle); otherwise the raw column is shuffled through the pipeline. Also: each
+    feature's columns in what is shuffled, and the values per row scored."""
     from tasks.modeling import positive_scores
 
     steps = getattr(model, "steps", None)
@@ -107,23 +117,28 @@ def _scorer(model: Any, X: pd.DataFrame, features: list[str]) -> tuple[Any, dict
         estimator = steps[-1][1]
         by_feature = {f: np.array([j for j, o in enumerate(owners) if o == f], dtype=int) for f in features}
 
-        def transformed(cols: np.ndarray | None, order: np.ndarray | None) -> np.ndarray:
-            if cols is None or order is None or not len(cols):
+        def transformed(shuffles: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+            if not shuffles:
                 return positive_scores(estimator, Z)
-            shuffled = Z.copy()
-            shuffled[:, cols] = Z[order][:, cols]
-            return positive_scores(estimator, shuffled)
+            stacked = np.tile(Z, (len(shuffles), 1))
+            for k, (cols, order) in enumerate(shuffles):
+                if len(cols):
+                    stacked[k * len(Z) : (k + 1) * len(Z), cols] = Z[order][:, cols]
+            return positive_scores(estimator, stacked)
 
-        return transformed, by_feature
+        return transformed, by_feature, Z.shape[1]
 
-    def raw(column: str | None, order: np.ndarray | None) -> np.ndarray:
-        if column is None or order is None:
+    def raw(shuffles: list[tuple[str, np.ndarray]]) -> np.ndarray:
+        if not shuffles:
             return positive_scores(model, X)
-        shuffled = X.copy()
-        shuffled[column] = X[column].to_numpy()[order]
-        return positive_scores(model, shuffled)
+        copies = []
+        for column, order in shuffles:
+            shuffled = X.copy()
+            shuffled[column] = X[column].to_numpy()[order]
+            copies.append(shuffled)
+        return positive_scores(model, pd.concat(copies, ignore_index=True))
 
-    return raw, {f: f for f in features}
+    return raw, {f: f for f in features}, len(features)
 
 
 def _column_transformer(step: Any) -> Any:

@@ -54,12 +54,6 @@ ERRNO_TEXT = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")  # "[Errno 111] Connectio
 # after the first answers /ping competes for the CPU with the requests being timed (on a 2-core machine it
 # made one of two servers of the same model 30% slower in its first few hundred requests).
 WORKERS = 1
-# `python -m <module> ...` restricted to a set of CPUs (argv[1], comma-separated) before the module is imported,
-# so every process and thread the server starts (uvicorn, its workers) inherits the restriction (Linux only).
-PINNED = (
-    "import os, runpy, sys; os.sched_setaffinity(0, {int(c) for c in sys.argv[1].split(',')}); "
-    "sys.argv = sys.argv[2:]; runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)"
-)
 
 
 def shared_cpus(count: int | None) -> frozenset[int] | None:
@@ -69,6 +63,22 @@ def shared_cpus(count: int | None) -> frozenset[int] | None:
         return None
     allowed = sorted(os.sched_getaffinity(0))
     return frozenset(allowed[-count:]) if count < len(allowed) else None
+
+
+def pin(server: ModelServer, cpus: frozenset[int]) -> None:
+    """Restrict every thread of every process of the server (its process group: uvicorn and its workers) to
+    `cpus`, once it answers; the threads they start later inherit it (Linux). Pinned only then, servers loading
+    side by side load on every core: two pinned from the start loaded one after the other on one CPU."""
+    group = server.process.pid  # launched with a session, hence a process group, of its own
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pgrp = int(stat.read_text().rsplit(")", 1)[1].split()[2])  # after "pid (comm)": state, ppid, pgrp
+            if pgrp != group:
+                continue
+            for task in (stat.parent / "task").iterdir():
+                os.sched_setaffinity(int(task.name), cpus)
+        except (OSError, ValueError, IndexError):  # a process or thread that ended meanwhile
+            continue
 
 
 @dataclass(frozen=True)
@@ -274,14 +284,13 @@ def launch(
     host: str = LOCALHOST,
     port: int | None = None,
     workers: int = WORKERS,
-    cpus: frozenset[int] | None = None,
     env: Mapping[str, str] | None = None,
     request_retries: int = 2,
     retry_wait_s: float = 1.0,
 ) -> ModelServer:
     """Fetch the model and start the scoring server on it in its own process group; return at once (not yet
     ready: `wait_ready`). Starting several servers before waiting for any lets them load side by side.
-    `cpus`: the CPUs the server (every process and thread it starts) may run on; None: any. Any `host` but
+    Any `host` but
     127.0.0.1 is refused (ValueError): glassbox never exposes a model beyond this machine. A model the registry or
     the artifact store cannot hand over is a ServerFailure at once (no process is started)."""
     if host != LOCALHOST:
@@ -299,7 +308,7 @@ def launch(
         raise ServerFailure(
             Unstarted(model_uri, f"http://{host}:{port}", log_path), "could not fetch its model", kind="not_fetched"
         ) from None
-    cmd, model_env = serve_command(local, host, port, workers, cpus)
+    cmd, model_env = serve_command(local, host, port, workers)
     with log_path.open("ab") as log:
         log.write(f"glassbox: serving {model_uri} from {local}: {shlex.join(cmd)}\n".encode())
         log.flush()
@@ -335,18 +344,14 @@ def fetch_model(model_uri: str, tracking_uri: str, dest: Path) -> Path:
     return Path(local)
 
 
-def serve_command(
-    model_path: Path, host: str, port: int, workers: int, cpus: frozenset[int] | None
-) -> tuple[list[str], dict[str, str]]:
+def serve_command(model_path: Path, host: str, port: int, workers: int) -> tuple[list[str], dict[str, str]]:
     """The command `mlflow models serve --env-manager local` execs (MLflow's own: uvicorn with its scoring app)
-    and the variables it sets (the model's path, the request timeout), run by this environment's Python, pinned
-    to `cpus`."""
+    and the variables it sets (the model's path, the request timeout), run by this environment's Python."""
     from mlflow.pyfunc.scoring_server import get_cmd
 
     command, env = get_cmd(str(model_path), port, host, None, workers)
-    python = [sys.executable, "-c", PINNED, ",".join(map(str, sorted(cpus)))] if cpus else [sys.executable, "-m"]
     added = {k: v for k, v in env.items() if os.environ.get(k) != v}
-    return [*python, *shlex.split(command)], added
+    return [sys.executable, "-m", *shlex.split(command)], added
 
 
 def stop(server: ModelServer) -> None:

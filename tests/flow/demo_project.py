@@ -18,16 +18,21 @@ from tests.conftest import REPO
 SAMPLE = 0.08
 
 
-def demo_params(root: Path, *, sample: float = SAMPLE, gx_dir: str = "gx") -> Path:
-    """params.yaml as shipped, on a sample, with every store (MLflow, GX) inside `root`."""
+def demo_params(
+    root: Path, *, sample: float = SAMPLE, gx_dir: str = "gx", max_iter: int | None = None, latency_rounds: int = 100
+) -> Path:
+    """params.yaml as shipped, on a sample, with every store (MLflow, GX) inside `root`. `max_iter`: fewer
+    boosting rounds, where the model's quality is not under test; `latency_rounds`: the paired rounds of the
+    latency checks (30, their min_rounds, still gives them their bounds; the shipped 300 are for real runs)."""
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["snapshot"]["sample_fraction"] = sample
     params["tracking"]["tracking_uri"] = "sqlite:///mlflow.db"
     params["tracking"]["artifact_root"] = "mlartifacts"
     params["inputs"]["pins"] = {}
     params["data"]["suite_dir"] = gx_dir
-    # 100 paired rounds still give the latency checks their bounds (min_rounds 30); the full 300 are for real runs
-    params["deployment"]["latency_rounds"] = 100
+    params["deployment"]["latency_rounds"] = latency_rounds
+    if max_iter is not None:
+        params["model"]["params"]["max_iter"] = max_iter
     path = root / "params.yaml"
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     return path

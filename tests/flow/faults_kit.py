@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tasks.demo.catalog import FAULTS
 from tasks.demo.inject import inject, write_clean
@@ -71,11 +70,7 @@ def project(tmp_path_factory) -> tuple[Path, dict[str, StageResult], Path]:
     import mlflow
 
     root = tmp_path_factory.mktemp("faults")
-    params = demo_params(root, sample=SAMPLE)
-    raw = yaml.safe_load(params.read_text())
-    raw["model"]["params"]["max_iter"] = MAX_ITER
-    raw["deployment"]["latency_rounds"] = LATENCY_ROUNDS
-    params.write_text(yaml.safe_dump(raw, sort_keys=False))
+    params = demo_params(root, sample=SAMPLE, max_iter=MAX_ITER, latency_rounds=LATENCY_ROUNDS)
     clean = write_clean(params, root / "clean")
     results = run_stages(clean, root / "clean" / "out", CHECKED[-1], stop_on_fail=False)
     shutil.copytree(root / "clean" / "gx", root / "gx", ignore=shutil.ignore_patterns("uncommitted"))
@@ -112,10 +107,7 @@ def larger_projects(tmp_path_factory) -> Callable[[float], Path]:
     def get(sample: float) -> Path:
         if sample not in made:
             root = tmp_path_factory.mktemp(f"faults-{sample}")
-            params = demo_params(root, sample=sample)
-            raw = yaml.safe_load(params.read_text())
-            raw["model"]["params"]["max_iter"] = MAX_ITER
-            params.write_text(yaml.safe_dump(raw, sort_keys=False))
+            params = demo_params(root, sample=sample, max_iter=MAX_ITER)
             write_clean(params, root / "clean")  # no suite in the project: written from the clean snapshot
             shutil.copytree(root / "clean" / "gx", root / "gx", ignore=shutil.ignore_patterns("uncommitted"))
             made[sample] = params

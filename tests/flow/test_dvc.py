@@ -29,7 +29,7 @@ def _sh(cwd: Path, *cmd: str) -> subprocess.CompletedProcess:
 def repo(tmp_path_factory):
     root = tmp_path_factory.mktemp("dvcrepo")
     copy_project(root)
-    demo_params(root)
+    demo_params(root, sample=0.05, max_iter=20, latency_rounds=30)  # every stage's work, not the model's quality
     git_commit_all(root)
     # as `make install` does in a clone: the offline template of `dvc plots show`, named in .dvc/config.local
     offline = _sh(root, sys.executable, "-m", "tasks.dvc_plots")

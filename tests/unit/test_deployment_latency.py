@@ -415,18 +415,20 @@ def test_planted_slow_model_fails_latency_regression_and_the_same_model_does_not
     ratios measured in the same run are judged, never an absolute time."""
     from contextlib import ExitStack
 
-    from tasks.serving.server import launch, shared_cpus, stop, wait_ready
+    from tasks.serving.server import launch, pin, shared_cpus, stop, wait_ready
 
     fast, slow = _log_sleepy(tmp_path, 0.0), _log_sleepy(tmp_path, 0.15)
     X = pd.DataFrame({"x": np.arange(50, dtype="float64")})
+    cpus = shared_cpus(1)  # as the deployment stage does: the servers share one CPU once they answer
     with ExitStack() as stack:
         up = {}
         for key, uri in (("fast", fast), ("fast_twin", fast), ("slow", slow)):
-            cpus = shared_cpus(1)  # as the deployment stage does: the servers share one CPU
-            up[key] = launch(uri, tracking_uri=private_store, log_path=tmp_path / f"{key}.log", cpus=cpus)
+            up[key] = launch(uri, tracking_uri=private_store, log_path=tmp_path / f"{key}.log")
             stack.callback(stop, up[key])
         for server in up.values():
             wait_ready(server, 300.0)
+            if cpus is not None:
+                pin(server, cpus)
 
         def compare(candidate, champion):
             probe_ = latency_probe(

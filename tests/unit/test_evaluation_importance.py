@@ -169,6 +169,36 @@ def test_what_should_not_matter_is_recognized():
     assert "identifier" in found["code"] and "file marker" in found["batch"] and "timestamp" in found["when"]
 
 
+@pytest.mark.parametrize("through", ["transformed", "raw pipeline"])
+def test_stacked_shuffles_score_as_one_at_a_time(monkeypatch, through: str):
+    """Scoring the shuffled copies stacked in a few calls gives each feature the importance that scoring them
+    one call per shuffle gives: the same rows, the same scores, the same drops. Both ways through a model:
+    the rows transformed once (a ColumnTransformer then an estimator), and the raw columns through a pipeline
+    that cannot be split."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from tasks.evaluation import importance
+
+    train, test = table(600, 1), table(300, 2)
+    features = ["strong", "few", "flag"]
+    if through == "transformed":
+        model = fitted(train, [*features, "cat"])
+        features = [*features, "cat"]
+    else:
+        model = make_pipeline(
+            FunctionTransformer(lambda X: X.to_numpy(dtype="float64")),  # not a ColumnTransformer: raw columns
+            RandomForestClassifier(n_estimators=30, min_samples_leaf=5, random_state=0),
+        ).fit(train[features], train["y"])
+    stacked = permutation_importance(model, test, test["y"].to_numpy(), features, repeats=3, seed=4)
+    monkeypatch.setattr(importance, "STACKED_CELLS", 1)  # one shuffled copy per call
+    alone = permutation_importance(model, test, test["y"].to_numpy(), features, repeats=3, seed=4)
+    assert stacked is not None and alone is not None and stacked.score == alone.score
+    pd.testing.assert_frame_equal(stacked.table, alone.table, rtol=1e-12)
+    assert stacked.value("strong") > 0.1  # the feature the label follows, measured
+
+
 def test_shap_shares_sum_to_one_or_say_why():
     """SHAP, when shap imports: one share per feature, summing to 1; otherwise the reason, never a crash."""
     train = table(600, 0)

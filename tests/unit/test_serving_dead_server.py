@@ -29,7 +29,7 @@ def fake(monkeypatch):
     """Make every model server glassbox launches the fake one, failing as `mode` with `n`."""
 
     def use(mode: str, n: int = 0) -> None:
-        def command(model_path, host, port, workers, cpus):  # noqa: ARG001 (serve_command's signature)
+        def command(model_path, host, port, workers):  # noqa: ARG001 (serve_command's signature)
             return [sys.executable, str(FAKE), str(port), mode, str(n)], {}
 
         monkeypatch.setattr(server_module, "fetch_model", lambda uri, tracking_uri, dest: dest)  # noqa: ARG005

@@ -3,6 +3,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -170,20 +171,43 @@ def test_shared_cpus_picks_that_many_or_none():
         assert one is not None and len(one) == 1 and one <= allowed
 
 
+# A server stand-in: a child process and a thread of its own; on a line from stdin, a new thread reports its CPUs.
+GROUP = """
+import os, subprocess, sys, threading, time
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+threading.Thread(target=time.sleep, args=(120,), daemon=True).start()
+print(child.pid, flush=True)
+sys.stdin.readline()
+seen = []
+late = threading.Thread(target=lambda: seen.append(sorted(os.sched_getaffinity(0))))
+late.start()
+late.join()
+print(seen[0], flush=True)
+"""
+
+
 @pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2, reason="one CPU")
-def test_pinned_launcher_runs_the_module_on_the_given_cpus(tmp_path):
-    """The launcher restricts the process to the CPUs before it runs the module with the remaining arguments,
-    so everything the server starts inherits the restriction."""
-    (tmp_path / "show.py").write_text("import os, sys\nprint(sorted(os.sched_getaffinity(0)), sys.argv[1:])\n")
+def test_pin_restricts_every_process_and_thread_of_the_server(tmp_path):
+    """Pinned once it answers: every thread of the server's process and of the processes it started is
+    restricted to the CPUs, and a thread started after that inherits them; this process is left as it was."""
     cpu = min(os.sched_getaffinity(0))
-    done = subprocess.run(
-        [sys.executable, "-c", server_module.PINNED, str(cpu), "show", "a", "b"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(tmp_path)},
-        check=True,
+    mine = os.sched_getaffinity(0)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", GROUP], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True
     )
-    assert done.stdout.strip() == f"[{cpu}] ['a', 'b']"
+    try:
+        child = int(proc.stdout.readline())
+        server = ModelServer(model_uri="m", url="http://127.0.0.1:1", process=proc, log_path=tmp_path)
+        server_module.pin(server, frozenset({cpu}))
+        threads = [int(t.name) for pid in (proc.pid, child) for t in Path(f"/proc/{pid}/task").iterdir()]
+        assert len(threads) >= 3 and all(os.sched_getaffinity(t) == {cpu} for t in threads)
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == f"[{cpu}]"
+        assert os.sched_getaffinity(0) == mine
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
 
 
 def test_server_env_adds_serving_env_over_glassbox_own(monkeypatch):
