@@ -333,25 +333,36 @@ def crossfit(bins: np.ndarray, y: np.ndarray, expected: np.ndarray, first: np.nd
     """Sum over bins of (bin's share) x (Cohen's h of the first half) x (of the second half), over the bins
     with HALF_MIN_ROWS rows in each half: the squared RMS deviation, with the noise the halves do not share
     averaging out (unlike a plain square, whose noise adds up); its standard error (a proportion's arcsine
-    transform has variance 1/n); and the bin that deviates most."""
-    df = pd.DataFrame({"bin": bins, "y": y, "e": expected, "first": first})
-    halves = df.groupby(["bin", "first"]).agg(n=("y", "size"), o=("y", "mean"), e=("e", "mean")).unstack("first")
-    if halves.empty or True not in halves["n"].columns or False not in halves["n"].columns:
+    transform has variance 1/n); and the bin that deviates most. Counted with bincount over the bins' codes (in
+    sorted order, a missing bin left out): a data stage calls this per column and batch."""
+    codes, names = pd.factorize(pd.Series(bins, dtype=object), sort=True)
+    first = np.asarray(first, dtype=bool)
+    y, expected = np.asarray(y, dtype="float64"), np.asarray(expected, dtype="float64")
+    if not first.any() or first.all():
         return Crossfit(0.0, 0.0)
-    halves = halves.dropna()
-    kept = halves[(halves["n"][True] >= HALF_MIN_ROWS) & (halves["n"][False] >= HALF_MIN_ROWS)]
-    if kept.empty:
+
+    def half(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows, label sum and expected sum per bin."""
+        binned = rows & (codes >= 0)
+        c, k = codes[binned], len(names)
+        return (
+            np.bincount(c, minlength=k).astype("float64"),
+            np.bincount(c, weights=y[binned], minlength=k),
+            np.bincount(c, weights=expected[binned], minlength=k),
+        )
+
+    (n1, y1, e1), (n2, y2, e2) = half(first), half(~first)
+    kept = (n1 >= HALF_MIN_ROWS) & (n2 >= HALF_MIN_ROWS)
+    if not kept.any():
         return Crossfit(0.0, 0.0)
-    n1, n2 = kept["n"][True].to_numpy(dtype="float64"), kept["n"][False].to_numpy(dtype="float64")
-    h1 = _signed_h(kept["o"][True].to_numpy(), kept["e"][True].to_numpy())
-    h2 = _signed_h(kept["o"][False].to_numpy(), kept["e"][False].to_numpy())
+    n1, y1, e1, n2, y2, e2 = (a[kept] for a in (n1, y1, e1, n2, y2, e2))
+    h1, h2 = _signed_h(y1 / n1, e1 / n1), _signed_h(y2 / n2, e2 / n2)
     w = (n1 + n2) / (n1 + n2).sum()
     var = h2**2 / n1 + h1**2 / n2 + 1 / (n1 * n2)
-    whole = df[df["bin"].isin(kept.index)].groupby("bin").agg(n=("y", "size"), o=("y", "mean"), e=("e", "mean"))
-    h = _signed_h(whole["o"].to_numpy(), whole["e"].to_numpy())
-    at = int(np.argmax(np.abs(h) * np.sqrt(whole["n"].to_numpy(dtype="float64"))))
-    row = whole.iloc[at]
-    worst = Bin("", str(whole.index[at]), int(row["n"]), float(row["o"]), float(row["e"]))
+    n, o, e = n1 + n2, (y1 + y2) / (n1 + n2), (e1 + e2) / (n1 + n2)
+    h = _signed_h(o, e)
+    at = int(np.argmax(np.abs(h) * np.sqrt(n)))
+    worst = Bin("", str(np.asarray(names, dtype=object)[kept][at]), int(n[at]), float(o[at]), float(e[at]))
     return Crossfit(float(np.sum(w * h1 * h2)), float(np.sqrt(np.sum(w**2 * var))), worst)
 
 

@@ -1,8 +1,8 @@
 """The kit of the fault tests, in three modules so xdist runs them on both workers (test_faults.py: the data,
 feature and training faults; test_faults_late.py: evaluation and serving; test_faults_ops.py: deployment and
 monitoring): a demo project on a 5% sample, the clean sample's own results, and the
-one check every planted fault passes. tests/flow/conftest.py makes the fixtures visible; each module that
-uses one gets its own instance."""
+one check every planted fault passes. tests/flow/conftest.py makes the fixtures visible; they are built once per
+test process, whichever fault modules it runs."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def report_of(results: dict[str, StageResult]) -> dict:
     return {"stages": [r.model_dump(mode="json") for r in results.values()]}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def project(tmp_path_factory) -> tuple[Path, dict[str, StageResult], Path]:
     """A demo project on a 5% sample whose reviewed GX suite is the one the data stage builds from the clean
     training snapshot; the clean sample's own results, layer by layer; and an empty MLflow store to copy
@@ -79,7 +79,7 @@ def project(tmp_path_factory) -> tuple[Path, dict[str, StageResult], Path]:
     return params, results, empty_store
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def last_good(project) -> Callable[[str], frozenset[tuple[str, str, str]]]:
     """The clean sample's findings through a layer: what the last good run knew. The layers after CHECKED run
     once, on first need, continuing the clean run (only a warned fault in them is judged by what is new)."""
@@ -99,7 +99,7 @@ def last_good(project) -> Callable[[str], frozenset[tuple[str, str, str]]]:
     return get
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def larger_projects(tmp_path_factory) -> Callable[[float], Path]:
     """Projects on larger samples, built on first use; each one's reviewed suite written from its clean snapshot."""
     made: dict[float, Path] = {}
@@ -119,7 +119,7 @@ def larger_projects(tmp_path_factory) -> Callable[[float], Path]:
 PAGE_FAULT = "missing_spike"  # its run's report page is opened in a browser (test_faults.py)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def planted_runs() -> dict[str, Path]:
     """Fault -> the project folder its parametrized test left, so later tests read its results, not rerun them."""
     return {}

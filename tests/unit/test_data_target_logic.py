@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tasks.data import target_logic_changed
 from tasks.data.inputs import Baseline, Suite
@@ -257,3 +258,52 @@ def test_a_large_batch_is_compared_on_a_seeded_sample_that_still_sees_a_relabell
     assert now.evidence["rows"] == 2000 and now.evidence["labelled_rows"] == 6000
     assert now.severity is Severity.fail and now.columns == ["kind"], now.message
     assert test.severity is Severity.info, test.message
+
+
+def _crossfit_by_groupby(bins, y, expected, first):
+    """crossfit as first written, with pandas groupby: the reference the bincount version must equal."""
+    from tasks.data.target_logic_changed import HALF_MIN_ROWS, Bin, Crossfit, _signed_h
+
+    df = pd.DataFrame({"bin": bins, "y": y, "e": expected, "first": first})
+    halves = df.groupby(["bin", "first"]).agg(n=("y", "size"), o=("y", "mean"), e=("e", "mean")).unstack("first")
+    if halves.empty or True not in halves["n"].columns or False not in halves["n"].columns:
+        return Crossfit(0.0, 0.0)
+    halves = halves.dropna()
+    kept = halves[(halves["n"][True] >= HALF_MIN_ROWS) & (halves["n"][False] >= HALF_MIN_ROWS)]
+    if kept.empty:
+        return Crossfit(0.0, 0.0)
+    n1, n2 = kept["n"][True].to_numpy(dtype="float64"), kept["n"][False].to_numpy(dtype="float64")
+    h1 = _signed_h(kept["o"][True].to_numpy(), kept["e"][True].to_numpy())
+    h2 = _signed_h(kept["o"][False].to_numpy(), kept["e"][False].to_numpy())
+    w = (n1 + n2) / (n1 + n2).sum()
+    var = h2**2 / n1 + h1**2 / n2 + 1 / (n1 * n2)
+    whole = df[df["bin"].isin(kept.index)].groupby("bin").agg(n=("y", "size"), o=("y", "mean"), e=("e", "mean"))
+    h = _signed_h(whole["o"].to_numpy(), whole["e"].to_numpy())
+    at = int(np.argmax(np.abs(h) * np.sqrt(whole["n"].to_numpy(dtype="float64"))))
+    row = whole.iloc[at]
+    worst = Bin("", str(whole.index[at]), int(row["n"]), float(row["o"]), float(row["e"]))
+    return Crossfit(float(np.sum(w * h1 * h2)), float(np.sqrt(np.sum(w**2 * var))), worst)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_crossfit_equals_its_groupby_definition(seed: int) -> None:
+    """The bincount crossfit gives what the groupby it replaced gave, to rounding: bins of every size (some under
+    HALF_MIN_ROWS in a half, some in one half only), missing bins, a label that drifts in some bins; and a batch
+    all in one half, or with no bin big enough, is (0, 0)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(50, 3000))
+    names = np.array(["[-inf, 1)", "[1, 2.5)", "[2.5, inf)", "a", "b", "missing", "rare"], dtype=object)
+    bins = names[rng.choice(len(names), n, p=[0.25, 0.2, 0.2, 0.15, 0.12, 0.07, 0.01])]
+    bins[rng.random(n) < 0.05] = None
+    expected = rng.uniform(0.05, 0.95, n)
+    y = (rng.random(n) < np.where(bins == "a", 0.9, expected)).astype("int64")
+    first = rng.random(n) < 0.5
+    first[bins == "b"] = True  # a bin seen in one half only
+    for f in (first, np.ones(n, dtype=bool)):
+        got, want = crossfit(bins, y, expected, f), _crossfit_by_groupby(bins, y, expected, f)
+        assert got.value == pytest.approx(want.value, rel=1e-9, abs=1e-12)
+        assert got.se == pytest.approx(want.se, rel=1e-9, abs=1e-12)
+        assert (got.worst is None) == (want.worst is None)
+        if got.worst is not None:
+            assert (got.worst.bin, got.worst.rows) == (want.worst.bin, want.worst.rows)
+            assert (got.worst.observed, got.worst.expected) == pytest.approx((want.worst.observed, want.worst.expected))
