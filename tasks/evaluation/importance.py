@@ -55,9 +55,20 @@ def bounded_rows(n: int, rows: int, seed: int) -> np.ndarray:
 
 
 def _auc(y: np.ndarray, p: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
+    """ROC AUC as the Mann-Whitney statistic of the scores' ranks (ties count half), the larger label positive:
+    roc_auc_score's value without its input validation, which was most of the time of a call made once per
+    shuffle (2.3 s of a 100k-row evaluation stage)."""
+    from scipy.stats import rankdata
 
-    return float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan")
+    classes = np.unique(y)
+    if len(classes) != 2:
+        return float("nan")
+    p = np.asarray(p, dtype="float64")
+    if not np.isfinite(p).all():
+        raise ValueError("scores contain NaN or infinity")
+    positive = np.asarray(y) == classes[1]
+    n1, n0 = int(positive.sum()), int((~positive).sum())
+    return float((rankdata(p)[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 def _shares(values: np.ndarray) -> np.ndarray:

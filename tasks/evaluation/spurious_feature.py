@@ -151,12 +151,12 @@ def should_not_matter(x: EvaluationInputs, p: Params) -> dict[str, str]:
         elif n > 1 and not floating and distinct / n >= p.identifier_share:
             found[f] = f"an identifier ({distinct / n:.0%} of its {n:,} values distinct)"
         elif train is not None and not floating and distinct > 1 and f in test.columns:
-            seen = set(values.astype(str))
-            now = test[f].dropna().astype(str)
+            # distinct values only: a Python set of every training value was 4.7 s of a 100k-row stage
+            seen = values.drop_duplicates().astype(str)
+            now = test[f].dropna().drop_duplicates().astype(str).drop_duplicates()
             if len(now) and not now.isin(seen).any():
                 found[f] = (
-                    f"a file marker (none of the test set's {now.nunique():,} values occurs among training's "
-                    f"{distinct:,})"
+                    f"a file marker (none of the test set's {len(now):,} values occurs among training's {distinct:,})"
                 )
     return found
 

@@ -199,6 +199,24 @@ def test_stacked_shuffles_score_as_one_at_a_time(monkeypatch, through: str):
     assert stacked.value("strong") > 0.1  # the feature the label follows, measured
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_auc_is_roc_auc_score(seed: int):
+    """The rank form of ROC AUC equals scikit-learn's on scores with many ties, labels of either coding, and a
+    score that ranks perfectly; one class is NaN; NaN scores are refused as roc_auc_score refuses them."""
+    from sklearn.metrics import roc_auc_score
+
+    from tasks.evaluation.importance import _auc
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 400)
+    tied = np.round(rng.random(400) + 0.3 * y, 1)  # ~14 distinct values: ties everywhere
+    for labels, scores in ((y, tied), (np.where(y == 1, 7, 3), tied), (y, y + rng.random(400) * 0.1)):
+        assert _auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    assert np.isnan(_auc(np.ones(5), np.arange(5.0)))
+    with pytest.raises(ValueError):
+        _auc(y, np.where(y == 1, np.nan, 0.5))
+
+
 def test_shap_shares_sum_to_one_or_say_why():
     """SHAP, when shap imports: one share per feature, summing to 1; otherwise the reason, never a crash."""
     train = table(600, 0)
