@@ -65,22 +65,6 @@ def shared_cpus(count: int | None) -> frozenset[int] | None:
     return frozenset(allowed[-count:]) if count < len(allowed) else None
 
 
-def pin(server: ModelServer, cpus: frozenset[int]) -> None:
-    """Restrict every thread of every process of the server (its process group: uvicorn and its workers) to
-    `cpus`, once it answers; the threads they start later inherit it (Linux). Pinned only then, servers loading
-    side by side load on every core: two pinned from the start loaded one after the other on one CPU."""
-    group = server.process.pid  # launched with a session, hence a process group, of its own
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            pgrp = int(stat.read_text().rsplit(")", 1)[1].split()[2])  # after "pid (comm)": state, ppid, pgrp
-            if pgrp != group:
-                continue
-            for task in (stat.parent / "task").iterdir():
-                os.sched_setaffinity(int(task.name), cpus)
-        except (OSError, ValueError, IndexError):  # a process or thread that ended meanwhile
-            continue
-
-
 @dataclass(frozen=True)
 class Answer:
     """One /invocations request as data: HTTP status (0 when no HTTP answer came), the predictions or the
@@ -416,6 +400,22 @@ def wait_ready(server: ModelServer, timeout_s: float) -> None:
             pass
         exited_within(server.process, READY_POLL_INTERVAL_S)  # the pause between pings, cut short by an exit
     raise ServerFailure(server, f"did not answer /ping within {timeout_s:g} s", kind="not_ready")
+
+
+def pin(server: ModelServer, cpus: frozenset[int]) -> None:
+    """Restrict every thread of every process of the server (its process group: uvicorn and its workers) to
+    `cpus`, once it answers; the threads they start later inherit it (Linux). Pinned only then, servers loading
+    side by side load on every core: two pinned from the start loaded one after the other on one CPU."""
+    group = server.process.pid  # launched with a session, hence a process group, of its own
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pgrp = int(stat.read_text().rsplit(")", 1)[1].split()[2])  # after "pid (comm)": state, ppid, pgrp
+            if pgrp != group:
+                continue
+            for task in (stat.parent / "task").iterdir():
+                os.sched_setaffinity(int(task.name), cpus)
+        except (OSError, ValueError, IndexError):  # a process or thread that ended meanwhile
+            continue
 
 
 def _raise_exited_at_start(server: ModelServer, code: int) -> None:
