@@ -102,7 +102,7 @@ def refresh_provenance(run: PipelineRun, params: Params, out: Path) -> PipelineR
     prov = collect(params, mlflow_run_id=run.mlflow_run_id)
     run = run.model_copy(update={"provenance": prov})
     if run.mlflow_run_id:
-        tracking.tag_run(run.mlflow_run_id, prov.tags())
+        tracking.log_batch(run.mlflow_run_id, tags=prov.tags())
     run.save(out)
     return run
 

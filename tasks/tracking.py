@@ -218,10 +218,6 @@ def log_datasets(run_id: str, files: dict[str, Path], hashes: dict[str, str | No
         mlflow.MlflowClient().log_inputs(run_id, datasets=inputs)
 
 
-def tag_run(run_id: str, tags: dict[str, str]) -> None:
-    log_batch(run_id, tags=tags)
-
-
 def log_batch(run_id: str, metrics: dict[str, float] | None = None, tags: dict[str, str] | None = None) -> None:
     """Metrics and tags in as few requests as MLflow takes (it splits them at its own limits): one store
     transaction per request, where one per value was 2 s of a small data stage's 20 on a SQLite store."""

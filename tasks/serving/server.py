@@ -273,10 +273,9 @@ def launch(
     retry_wait_s: float = 1.0,
 ) -> ModelServer:
     """Fetch the model and start the scoring server on it in its own process group; return at once (not yet
-    ready: `wait_ready`). Starting several servers before waiting for any lets them load side by side.
-    Any `host` but
-    127.0.0.1 is refused (ValueError): glassbox never exposes a model beyond this machine. A model the registry or
-    the artifact store cannot hand over is a ServerFailure at once (no process is started)."""
+    ready: `wait_ready`). Starting several servers before waiting for any lets them load side by side. Any `host`
+    but 127.0.0.1 is refused (ValueError): glassbox never exposes a model beyond this machine. A model the registry
+    or the artifact store cannot hand over is a ServerFailure at once (no process is started)."""
     if host != LOCALHOST:
         raise ValueError(f"model server host {host!r}: glassbox serves models on {LOCALHOST} only")
     port = port or free_port(host)
