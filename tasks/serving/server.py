@@ -25,13 +25,14 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 import requests
 
 from tasks.result import Finding, Severity
+from tasks.serving import forked
 
 # Telemetry off; no download progress bars filling the server log.
 SERVER_ENV = {
@@ -65,6 +66,16 @@ def shared_cpus(count: int | None) -> frozenset[int] | None:
     return frozenset(allowed[-count:]) if count < len(allowed) else None
 
 
+class Process(Protocol):
+    """A server's process: subprocess.Popen, or tasks/serving/forked.py's Forked."""
+
+    pid: int
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
 @dataclass(frozen=True)
 class Answer:
     """One /invocations request as data: HTTP status (0 when no HTTP answer came), the predictions or the
@@ -89,7 +100,7 @@ class ModelServer:
 
     model_uri: str
     url: str
-    process: subprocess.Popen
+    process: Process
     log_path: Path
     model_dir: Path | None = None  # the model's files fetched for this server, removed when it stops
     startup_s: float = 0.0
@@ -196,7 +207,7 @@ class PortInUse(RuntimeError):
     stage crashes and the orchestrator retries it (on another free port when `serving.port` is not set)."""
 
 
-def exited_within(process: subprocess.Popen, wait_s: float) -> int | None:
+def exited_within(process: Process, wait_s: float) -> int | None:
     """The process's exit code if it has exited or exits within `wait_s` (returns as soon as it does), else None."""
     if wait_s <= 0:
         return process.poll()
@@ -245,7 +256,7 @@ def server_env(tracking_uri: str, extra: Mapping[str, str] | None = None) -> dic
     return env
 
 
-def _stop(process: subprocess.Popen) -> None:
+def _stop(process: Process) -> None:
     """SIGTERM the whole process group (uvicorn and its workers), SIGKILL what is left. The group is signalled
     even when its leader has exited (killed, crashed): workers may outlive it, and a group id is not given to a
     new process while the group has members."""
@@ -292,17 +303,26 @@ def launch(
             Unstarted(model_uri, f"http://{host}:{port}", log_path), "could not fetch its model", kind="not_fetched"
         ) from None
     cmd, model_env = serve_command(local, host, port, workers)
+    full_env = {**server_env(tracking_uri, env), **model_env}
+    process: Process | None = None
+    how = "a new process"
+    if cmd[1:3] == ["-m", "uvicorn"] and not env:  # tasks/serving/forked.py: when a fork is as good as a start
+        try:
+            process, how = forked.start_uvicorn(cmd[3:], full_env, log_path), "forked from the preloaded process"
+        except OSError as e:
+            how = f"a new process: {e}"
     with log_path.open("ab") as log:
-        log.write(f"glassbox: serving {model_uri} from {local}: {shlex.join(cmd)}\n".encode())
+        log.write(f"glassbox: serving {model_uri} from {local} ({how}): {shlex.join(cmd)}\n".encode())
         log.flush()
-        process = subprocess.Popen(
-            cmd,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={**server_env(tracking_uri, env), **model_env},
-            start_new_session=True,
-        )
+        if process is None:
+            process = subprocess.Popen(
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=full_env,
+                start_new_session=True,
+            )
     return ModelServer(
         model_uri=model_uri,
         url=f"http://{host}:{port}",

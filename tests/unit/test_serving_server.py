@@ -99,11 +99,62 @@ def test_server_that_dies_raises_with_its_log(tmp_path):
     assert str(path) in str(e.value) and log.is_file()
 
 
+@pytest.mark.slow
+def test_a_forked_server_answers_as_a_fresh_one_in_a_session_of_its_own(tmp_path):
+    """The scoring server forked from the preloaded process (tasks/serving/forked.py) and the one started as a
+    fresh interpreter (a server with variables of its own, serving.env) load the same model from the same files
+    and answer the same rows with the same scores; the forked one leads a session (a process group) of its own,
+    as the fresh one does, and both are gone once stopped."""
+    from tasks.serving import forked
+
+    path = tiny_model(tmp_path)
+    rows = pd.DataFrame({"x": [0.0, 1.5, 3.0]})
+    answers, kinds = [], []
+    for env in (None, {"GLASSBOX_TEST_VARIABLE": "1"}):
+        log = tmp_path / f"{'fresh' if env else 'forked'}.log"
+        with serve(str(path), tracking_uri=f"sqlite:///{tmp_path}/m.db", log_path=log, env=env) as server:
+            assert os.getsid(server.process.pid) == os.getpgid(server.process.pid) == server.process.pid
+            answer = server.invoke(rows, timeout_s=30)
+            assert answer.ok, answer.reason
+            answers.append(positive_class(answer.predictions, len(rows)))
+            kinds.append(type(server.process))
+            process = server.process
+        assert process.poll() is not None
+    assert kinds == [forked.Forked, subprocess.Popen]
+    np.testing.assert_array_equal(answers[0], answers[1])
+    assert "(forked from the preloaded process)" in (tmp_path / "forked.log").read_text()
+    assert "(a new process)" in (tmp_path / "fresh.log").read_text()
+
+
+@pytest.mark.slow
+def test_a_server_outlives_its_helper_and_the_next_one_gets_a_new_helper(tmp_path):
+    """The preloaded helper killed while a server it forked runs: the server still answers, stops as any other
+    (its exit known by its absence, the helper that would report its code being gone), and the next server is
+    forked from a new helper."""
+    from tasks.serving import forked
+
+    path = tiny_model(tmp_path)
+    rows = pd.DataFrame({"x": [1.0]})
+    with serve(str(path), tracking_uri=f"sqlite:///{tmp_path}/m.db", log_path=tmp_path / "a.log") as server:
+        helper = forked.zygote()
+        helper.process.kill()
+        helper.process.wait()
+        assert server.invoke(rows, timeout_s=30).ok
+        process = server.process
+    assert process.poll() == forked.UNKNOWN_EXIT
+    with serve(str(path), tracking_uri=f"sqlite:///{tmp_path}/m.db", log_path=tmp_path / "b.log") as server:
+        assert isinstance(server.process, forked.Forked) and forked.zygote() is not helper
+        assert server.invoke(rows, timeout_s=30).ok
+
+
 def test_server_not_up_in_time_raises_and_is_stopped(tmp_path, monkeypatch):
-    """A server that does not answer /ping within the timeout is a RuntimeError, and its process is gone."""
+    """A server that does not answer /ping within the timeout is a RuntimeError, and its process is gone (a
+    process that never listens: a real server forked from the preloaded one answers within the 0.3 s)."""
     stopped = []
     real_stop = server_module._stop
     monkeypatch.setattr(server_module, "_stop", lambda p: (real_stop(p), stopped.append(p)))
+    silent = [sys.executable, "-c", "import time; time.sleep(600)"]
+    monkeypatch.setattr(server_module, "serve_command", lambda *a: (silent, {}))  # noqa: ARG005
     port = free_port("127.0.0.1")
     with (
         pytest.raises(RuntimeError, match=r"did not answer /ping within 0\.3 s"),  # the timeout given, not 120 s
