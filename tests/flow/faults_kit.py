@@ -6,18 +6,24 @@ test process, whichever fault modules it runs."""
 
 from __future__ import annotations
 
+import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from tasks.demo.catalog import FAULTS
 from tasks.demo.inject import inject, write_clean
 from tasks.diagnosis import diagnose
+from tasks.gates import RESULT_FILE
 from tasks.params import STAGES, load_params
+from tasks.provenance import file_md5
 from tasks.result import Severity, StageResult
 from tasks.runner import PipelineRun, begin_run, execute_stage
+from tests.conftest import REPO
 from tests.flow.demo_project import demo_params
 
 SAMPLE = 0.05
@@ -36,16 +42,77 @@ LATE = [f for f, fault in FAULTS.items() if fault.layer in ("evaluation", "servi
 OPS = [f for f in FAULTS if f not in EARLY and f not in LATE]  # deployment and monitoring
 
 
-def run_stages(params_path: Path, out: Path, upto: str, *, stop_on_fail: bool = True) -> dict[str, StageResult]:
-    """The stages after the snapshot, in order, up to `upto`; a failing gate stops the later ones, as in the flow."""
+def run_stages(
+    params_path: Path, out: Path, upto: str, *, stop_on_fail: bool = True, reused: Mapping[str, Path] | None = None
+) -> dict[str, StageResult]:
+    """The stages after the snapshot, in order, up to `upto`; a failing gate stops the later ones, as in the flow.
+    A stage in `reused` is not run: its folder is copied from the one given (as `dvc repro` keeps the output of a
+    stage whose declared inputs did not change; the report takes a result of an earlier run before this run's)."""
     params = load_params(params_path)
     run = begin_run(params, out)
     results: dict[str, StageResult] = {}
     for name in STAGES[STAGES.index("data") : STAGES.index(upto) + 1]:
-        results[name] = execute_stage(name, params, out, run)
+        if reused and name in reused:
+            shutil.copytree(reused[name], out / name)
+            results[name] = StageResult.read(out / name / RESULT_FILE)
+        else:
+            results[name] = execute_stage(name, params, out, run)
         if stop_on_fail and results[name].failed:
             break
     return results
+
+
+DVC_STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+INPUT_FILE = re.compile(r"\$\{inputs\.(\w+)\}")
+
+
+def declared_inputs(params_path: Path, stage: str) -> dict[str, Any] | None:
+    """What dvc.yaml declares `stage` reads, by content: each data file's md5, the reviewed suite's files, the
+    params sections as the project's params.yaml writes them (its own folder's name set aside), and the user's
+    checks of its layer (params `checks`, which dvc.yaml cannot name: the shipped params.yaml has none). glassbox's
+    code is this process's, the same for every project. None when it reads an earlier stage's folder or anything
+    else."""
+    p = load_params(params_path)
+    raw = yaml.safe_load(params_path.read_text())
+    found: dict[str, Any] = {"checks": (raw.get("checks") or {}).get(stage)}
+    for dep in DVC_STAGES[stage]["deps"]:
+        if dep.startswith("tasks/"):
+            continue
+        if m := INPUT_FILE.fullmatch(dep):
+            found[dep] = file_md5(p.inputs.files()[m.group(1)])
+        elif dep == "gx/expectations":  # the suite folder, wherever data.suite_dir puts it
+            folder = p.data.suite_dir / "expectations"
+            found[dep] = {str(f.relative_to(folder)): file_md5(f) for f in sorted(folder.rglob("*")) if f.is_file()}
+        else:
+            return None
+    for section in DVC_STAGES[stage]["params"]:
+        value = raw
+        for key in section.split("."):
+            value = (value or {}).get(key)
+        found[f"params {section}"] = _inside(value, str(params_path.parent.resolve()))
+    return found
+
+
+def _inside(value: Any, root: str) -> Any:
+    """`value` with the project's own folder written as <project> (inject writes absolute paths)."""
+    if isinstance(value, str):
+        return value.replace(root, "<project>")
+    if isinstance(value, list):
+        return [_inside(v, root) for v in value]
+    if isinstance(value, dict):
+        return {k: _inside(v, root) for k, v in value.items()}
+    return value
+
+
+def same_inputs(clean: Path, faulty: Path) -> list[str]:
+    """The leading stages whose declared inputs in the faulty project are the clean sample's own."""
+    same: list[str] = []
+    for stage in STAGES[STAGES.index("data") :]:
+        mine = declared_inputs(faulty, stage)
+        if mine is None or mine != declared_inputs(clean, stage):
+            break
+        same.append(stage)
+    return same
 
 
 def problems(result: StageResult) -> list[tuple[str, str, str]]:
@@ -137,7 +204,10 @@ def check_fault(project, larger_projects, last_good, planted_runs, fault_id: str
     faulty = inject(fault_id, params, tmp_path / "project")
     if not fault.champion and fault.registry is None:  # else the store holds what inject registered: keep it
         shutil.copy(empty_store, tmp_path / "project" / "mlflow.db")
-    results = run_stages(faulty, tmp_path / "project" / "out", fault.layer)
+    # Stages whose declared inputs the plant left alone are the clean sample's (tested in test_faults.py)
+    clean = params.parent / "clean"
+    reused = {} if fault_id in LARGER else {s: clean / "out" / s for s in same_inputs(clean / "params.yaml", faulty)}
+    results = run_stages(faulty, tmp_path / "project" / "out", fault.layer, reused=reused)
     planted_runs[fault_id] = tmp_path / "project"
     earlier = {name: problems(r) for name, r in results.items() if name != fault.layer and r.failed}
     assert not earlier, f"{fault_id}: an earlier layer failed first: {earlier}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from functools import reduce
 
 import pytest
 
@@ -18,7 +19,7 @@ from tasks.params import load_params
 from tasks.provenance import file_md5
 from tasks.result import Severity
 from tasks.runner import PipelineRun
-from tests.flow.faults_kit import EARLY, PAGE_FAULT, check_fault, problems, run_stages
+from tests.flow.faults_kit import EARLY, PAGE_FAULT, check_fault, problems, run_stages, same_inputs
 
 pytestmark = pytest.mark.slow
 
@@ -73,6 +74,32 @@ def test_inject_keeps_the_pinned_test_set_and_registers_a_champion(project, tmp_
     version = client.get_model_version_by_alias(worse.tracking.registered_model, worse.deployment.alias)
     assert version.tags["glassbox_run_id"] == "inject-champion" and "git_commit" in version.tags
     assert version.tags["data.test.md5"] == file_md5(worse.inputs.test)
+
+
+def test_a_reused_layer_is_what_the_faulty_project_computes(project, tmp_path):
+    """The fault runs take the data and features layers from the clean sample where the inputs dvc.yaml declares
+    for them are the clean sample's (faults_kit.same_inputs). A fault planted in params no such layer declares
+    (bad_threshold: evaluation's) keeps both; one planted in the model keeps only the data layer (the features
+    layer builds the model's preprocessing); one planted in the data keeps neither. Run for real on the
+    bad_threshold project, both layers report what the clean sample reported, check by check."""
+    params, results, empty_store = project
+    clean = params.parent / "clean" / "params.yaml"
+    assert same_inputs(clean, inject("latency_regression", params, tmp_path / "model")) == ["data"]
+    assert same_inputs(clean, inject("missing_spike", params, tmp_path / "data")) == []
+    faulty = inject("bad_threshold", params, tmp_path / "project")
+    assert same_inputs(clean, faulty) == ["data", "features"]
+    shutil.copy(empty_store, tmp_path / "project" / "mlflow.db")
+    ran = run_stages(faulty, tmp_path / "project" / "out", "features")
+
+    def said(result) -> list[tuple]:  # a file is named in its own project (the suite: in the clean one, copied)
+        roots = (str(faulty.parent.resolve()), str(clean.parent.resolve()))
+        return [
+            (f.check, f.severity, reduce(lambda m, r: m.replace(r, "<project>"), roots, f.message))
+            for f in result.findings
+        ]
+
+    for layer in ("data", "features"):
+        assert said(ran[layer]) == said(results[layer]), layer
 
 
 @pytest.mark.parametrize("fault_id", EARLY)
