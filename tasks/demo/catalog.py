@@ -156,7 +156,7 @@ FAULTS: dict[str, Fault] = {
             "the loss curve does not go down, or activations collapse",
             params={
                 "model.estimator": "sklearn.neural_network.MLPClassifier",
-                "model.params": {"hidden_layer_sizes": [100], "learning_rate_init": 0.1, "max_iter": 50},
+                "model.params": {"hidden_layer_sizes": [32], "learning_rate_init": 0.1, "max_iter": 50},
             },
         ),
         # evaluation faults (FAULTS.md order)
@@ -249,7 +249,7 @@ FAULTS: dict[str, Fault] = {
             champion=True,
             params={
                 "model.estimator": "sklearn.ensemble.RandomForestClassifier",
-                "model.params": {"n_estimators": 1000, "min_samples_leaf": 20, "max_samples": 0.05, "n_jobs": 1},
+                "model.params": {"n_estimators": 500, "min_samples_leaf": 20, "max_samples": 0.05, "n_jobs": 1},
             },
         ),
         # monitoring faults (FAULTS.md order)

@@ -304,16 +304,18 @@ def launch(
         ) from None
     cmd, model_env = serve_command(local, host, port, workers)
     full_env = {**server_env(tracking_uri, env), **model_env}
-    process: Process | None = None
-    how = "a new process"
-    if cmd[1:3] == ["-m", "uvicorn"] and not env:  # tasks/serving/forked.py: when a fork is as good as a start
-        try:
-            process, how = forked.start_uvicorn(cmd[3:], full_env, log_path), "forked from the preloaded process"
-        except OSError as e:
-            how = f"a new process: {e}"
+    fork = cmd[1:3] == ["-m", "uvicorn"] and not env  # tasks/serving/forked.py: where a fork is as good as a start
     with log_path.open("ab") as log:
+        how = "forked from the preloaded process" if fork else "a new process"
         log.write(f"glassbox: serving {model_uri} from {local} ({how}): {shlex.join(cmd)}\n".encode())
         log.flush()
+        process: Process | None = None
+        if fork:
+            try:
+                process = forked.start_uvicorn(cmd[3:], full_env, log_path)
+            except OSError as e:
+                log.write(f"glassbox: {e}; starting a new process instead\n".encode())
+                log.flush()
         if process is None:
             process = subprocess.Popen(
                 cmd,

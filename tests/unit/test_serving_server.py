@@ -147,6 +147,21 @@ def test_a_server_outlives_its_helper_and_the_next_one_gets_a_new_helper(tmp_pat
         assert server.invoke(rows, timeout_s=30).ok
 
 
+@pytest.mark.slow
+def test_a_server_whose_helper_cannot_fork_starts_fresh_and_says_so(tmp_path, monkeypatch):
+    from tasks.serving import forked
+
+    def unreachable(*args):
+        raise OSError("the preloaded server process is gone: broken pipe")
+
+    monkeypatch.setattr(forked, "start_uvicorn", unreachable)
+    log = tmp_path / "s.log"
+    with serve(str(tiny_model(tmp_path)), tracking_uri=f"sqlite:///{tmp_path}/m.db", log_path=log) as server:
+        assert isinstance(server.process, subprocess.Popen)
+        assert server.invoke(pd.DataFrame({"x": [1.0]}), timeout_s=30).ok
+    assert "broken pipe; starting a new process instead" in log.read_text()
+
+
 def test_server_not_up_in_time_raises_and_is_stopped(tmp_path, monkeypatch):
     """A server that does not answer /ping within the timeout is a RuntimeError, and its process is gone (a
     process that never listens: a real server forked from the preloaded one answers within the 0.3 s)."""
