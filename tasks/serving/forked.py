@@ -128,13 +128,17 @@ class Forked:
 
 
 def _exists(pid: int) -> bool:
+    """Whether `pid` still runs: not gone, and not a zombie nobody reaps (a container's first process may not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 _zygote: Zygote | None = None
