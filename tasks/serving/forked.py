@@ -123,7 +123,7 @@ class Forked:
                 if left is not None and left <= 0:
                     raise subprocess.TimeoutExpired(f"model server {self.pid}", timeout or 0.0)
                 # the helper reports every exit; once it is gone, whether the process exists is asked every 0.1 s
-                self.zygote.changed.wait(left if self.zygote.alive else min(0.1, left if left is not None else 0.1))
+                self.zygote.changed.wait(left if self.zygote.alive else min(0.1, left or 0.1))
             return code
 
 

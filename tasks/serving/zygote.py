@@ -16,7 +16,18 @@ import signal
 import sys
 import traceback
 
-import tasks.serving.preload  # noqa: F401
+
+def _preload() -> None:
+    """What every scoring server would otherwise import and compute for itself before it loads its model."""
+    from tasks.serving.server import SERVER_ENV
+
+    os.environ.update(SERVER_ENV)  # telemetry off before MLflow is imported
+    import mlflow.pyfunc.scoring_server  # noqa: F401
+    import skops.io  # noqa: F401 (its trusted-type scan runs at import)
+    import uvicorn.main  # noqa: F401
+    from mlflow.utils.requirements_utils import _init_packages_to_modules_map
+
+    _init_packages_to_modules_map()  # the installed packages, for MLflow's requirement check (cached per process)
 
 
 def _child(request: dict, fds: tuple[int, ...]) -> int:
@@ -87,6 +98,7 @@ def _serve(line: bytes, fds: tuple[int, ...]) -> None:
 
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches glassbox, which closes this helper's stdin
+    _preload()
     out = os.dup(1)  # answers go here; stdout itself goes nowhere
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)

@@ -89,18 +89,18 @@ def declared_inputs(params_path: Path, stage: str) -> dict[str, Any] | None:
         value = raw
         for key in section.split("."):
             value = (value or {}).get(key)
-        found[f"params {section}"] = _inside(value, str(params_path.parent.resolve()))
+        found[f"params {section}"] = in_project(value, str(params_path.parent.resolve()))
     return found
 
 
-def _inside(value: Any, root: str) -> Any:
-    """`value` with the project's own folder written as <project> (inject writes absolute paths)."""
+def in_project(value: Any, root: str) -> Any:
+    """`value` with the project's folder `root` written as <project> (inject writes absolute paths)."""
     if isinstance(value, str):
         return value.replace(root, "<project>")
     if isinstance(value, list):
-        return [_inside(v, root) for v in value]
+        return [in_project(v, root) for v in value]
     if isinstance(value, dict):
-        return {k: _inside(v, root) for k, v in value.items()}
+        return {k: in_project(v, root) for k, v in value.items()}
     return value
 
 

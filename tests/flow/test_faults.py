@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from functools import reduce
 
 import pytest
 
@@ -19,7 +18,7 @@ from tasks.params import load_params
 from tasks.provenance import file_md5
 from tasks.result import Severity
 from tasks.runner import PipelineRun
-from tests.flow.faults_kit import EARLY, PAGE_FAULT, check_fault, problems, run_stages, same_inputs
+from tests.flow.faults_kit import EARLY, PAGE_FAULT, check_fault, in_project, problems, run_stages, same_inputs
 
 pytestmark = pytest.mark.slow
 
@@ -93,10 +92,7 @@ def test_a_reused_layer_is_what_the_faulty_project_computes(project, tmp_path):
 
     def said(result) -> list[tuple]:  # a file is named in its own project (the suite: in the clean one, copied)
         roots = (str(faulty.parent.resolve()), str(clean.parent.resolve()))
-        return [
-            (f.check, f.severity, reduce(lambda m, r: m.replace(r, "<project>"), roots, f.message))
-            for f in result.findings
-        ]
+        return [(f.check, f.severity, in_project(in_project(f.message, roots[0]), roots[1])) for f in result.findings]
 
     for layer in ("data", "features"):
         assert said(ran[layer]) == said(results[layer]), layer

@@ -149,6 +149,7 @@ def test_a_server_outlives_its_helper_and_the_next_one_gets_a_new_helper(tmp_pat
 
 @pytest.mark.slow
 def test_a_server_whose_helper_cannot_fork_starts_fresh_and_says_so(tmp_path, monkeypatch):
+    """A helper that cannot be reached: the server starts as a fresh interpreter, serves, and its log says why."""
     from tasks.serving import forked
 
     def unreachable(*args):
